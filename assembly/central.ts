@@ -1,0 +1,121 @@
+// CentralFreeList: the middle tier, one per size class. Keeps the class's spans that still
+// have free objects and moves objects to and from the front-end caches in batches; a span
+// whose objects are all free goes back to the page heap. See index.ts for the design.
+import { OFF_CENTRAL, PAGE_SHIFT } from "./config";
+import { Span, SpanState } from "./span";
+import { pageHeapAlloc, pageHeapFree } from "./pageheap";
+import { pagemapGet } from "./pagemap";
+import { heapBase, heapHeader, classInfo } from "./header";
+
+@unmanaged export class CentralFreeList {
+  /** spans of this class with a free or never-handed-out object, linked through next/prev */
+  nonempty: u32;
+  /** spans of this class: those on `nonempty` and the full ones (on no list) */
+  spans: u32;
+  /** objects out of this class's spans == sum of span.allocated */
+  objectsOut: u32;
+  /** free objects in this class's spans (freed, or not yet carved) */
+  objectsFree: u32;
+}
+
+// @ts-ignore: decorator
+@inline export function centralList(cls: u32): CentralFreeList {
+  return changetype<CentralFreeList>(heapBase + OFF_CENTRAL + (cls << 4));
+}
+
+function linkNonempty(c: CentralFreeList, s: Span): void {
+  s.prev = 0;
+  s.next = c.nonempty;
+  if (c.nonempty) changetype<Span>(c.nonempty).prev = changetype<u32>(s);
+  c.nonempty = changetype<u32>(s);
+}
+
+function unlinkNonempty(c: CentralFreeList, s: Span): void {
+  if (s.prev) changetype<Span>(s.prev).next = s.next;
+  else c.nonempty = s.next;
+  if (s.next) changetype<Span>(s.next).prev = s.prev;
+  s.next = s.prev = 0;
+}
+
+function newSmallSpan(cls: u32, c: CentralFreeList): Span | null {
+  const info = classInfo(cls);
+  const s = pageHeapAlloc(info.spanPages, SpanState.SMALL);
+  if (!s) return null;
+  const objects = (info.spanPages << PAGE_SHIFT) / info.size;
+  s.cls = cls;
+  s.objSize = info.size;
+  s.divMagic = info.divMagic;
+  s.freeList = 0;
+  s.carve = s.start;
+  s.limit = s.start + objects * info.size;
+  s.allocated = 0;
+  c.spans++;
+  c.objectsFree += objects;
+  heapHeader().smallSpans++;
+  linkNonempty(c, s);
+  return s;
+}
+
+/** Moves up to `want` objects of class cls onto the chain starting at `*chain` (a list head in
+ *  a cache). Returns how many; fewer than `want` only when memory is exhausted. */
+export function centralFetch(cls: u32, want: u32, chain: usize): u32 {
+  const c = centralList(cls);
+  let head = load<u32>(chain);
+  let got: u32 = 0;
+  while (got < want) {
+    let s = changetype<Span>(c.nonempty);
+    if (!s) {
+      const fresh = newSmallSpan(cls, c);
+      if (!fresh) break;
+      s = fresh;
+    }
+    const before = got;
+    // freed objects first (they are warm), then never-used ones
+    while (got < want && s.freeList) {
+      const p = s.freeList;
+      s.freeList = load<u32>(p);
+      store<u32>(p, head);
+      head = p;
+      got++;
+    }
+    const size = s.objSize;
+    while (got < want && s.carve < s.limit) {
+      const p = s.carve;
+      s.carve = p + size;
+      store<u32>(p, head);
+      head = p;
+      got++;
+    }
+    s.allocated += got - before;
+    if (!s.freeList && s.carve >= s.limit) unlinkNonempty(c, s);
+  }
+  c.objectsOut += got;
+  c.objectsFree -= got;
+  store<u32>(chain, head);
+  return got;
+}
+
+/** Takes `count` objects of class cls off the chain at `*chain` back into their spans.
+ *  REQUIRES every object on the chain is a block of class cls that this heap handed out. */
+export function centralRelease(cls: u32, count: u32, chain: usize): void {
+  const c = centralList(cls);
+  let p = load<u32>(chain);
+  for (let i: u32 = 0; i < count; i++) {
+    const next = load<u32>(p);
+    const s = changetype<Span>(pagemapGet(p));
+    if (!s.freeList && s.carve >= s.limit) linkNonempty(c, s);   // was full
+    store<u32>(p, s.freeList);
+    s.freeList = p;
+    c.objectsFree++;
+    if (--s.allocated == 0) {   // every object is free: the pages go back
+      unlinkNonempty(c, s);
+      c.spans--;
+      c.objectsFree -= (s.limit - s.start) / s.objSize;
+      heapHeader().smallSpans--;
+      pageHeapFree(s);
+    }
+    p = next;
+  }
+  c.objectsOut -= count;
+  store<u32>(chain, p);
+}

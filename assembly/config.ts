@@ -1,0 +1,87 @@
+// asmalloc — build switches and the primary constants every tier derives from.
+// The design is described in index.ts. This is the only file that reads --use flags
+// (asconfig.json sets them per target; tests/unit/switches.test.ts shows each one changes the output):
+//   ASMALLOC_DEBUG    build/asmalloc.debug.wasm: every free is checked against its span, freed
+//                     objects are poisoned and checked on reuse, blocks carry a canary and their
+//                     requested size, and misuse is reported through the imported env.report.
+//   ASMALLOC_THREADS  build/asmalloc.mt.wasm: shared memory; the shared tiers run under a lock.
+
+// @ts-ignore: defined by --use
+export const DEBUG: bool = isDefined(ASMALLOC_DEBUG);
+// @ts-ignore: defined by --use
+export const THREADS: bool = isDefined(ASMALLOC_THREADS);
+
+import { PAGE_SHIFT, CLASS_COUNT } from "./sizeclasses";
+export { PAGE_SHIFT, CLASS_COUNT, MAX_SMALL_SIZE } from "./sizeclasses";
+
+/** Allocator page: 8 KiB, TCMalloc's classic size; 8 pages make one 64 KiB wasm page. */
+export const PAGE_SIZE: u32 = 1 << PAGE_SHIFT;
+export const WASM_PAGE_SHIFT: u32 = 16;
+/** Blocks of 16 B or more are 16-byte aligned (max_align_t on wasm32; AssemblyScript's AL_SIZE). */
+export const MIN_ALIGN: u32 = 16;
+
+// Page map: root -> leaf -> span record. A leaf covers 2^LEAF_BITS pages (8 MiB) and is
+// 4 KiB of u32, made only where the heap has memory; the root covers all 4 GiB.
+export const LEAF_BITS: u32 = 10;
+export const LEAF_BYTES: u32 = 4 << LEAF_BITS;
+export const REGION_SHIFT: u32 = PAGE_SHIFT + LEAF_BITS;            // 23: 8 MiB per leaf
+export const ROOT_ENTRIES: u32 = 1 << (32 - REGION_SHIFT);         // 512
+// @ts-ignore: compile-time check
+if (PAGE_SHIFT + LEAF_BITS + (32 - REGION_SHIFT) != 32) ERROR("page map must cover 32 address bits");
+
+// Page heap: exact free lists for runs of 1..BIG_RUN-1 pages, list BIG_RUN holds longer runs
+// (best fit by scan). 128 pages = 1 MiB: above that, runs are rare enough that a scan is cheap.
+export const BIG_RUN: u32 = 128;
+/** memory.grow takes at least heap/GROWTH_DIVISOR: a grow costs 0.4-0.6 ms at 256 MiB+ in V8
+ *  (shared/FACTS.md), so growth is geometric, yet overshoots the need by at most 1/16. */
+export const GROWTH_DIVISOR: u32 = 16;
+/** Metadata (span records, page-map leaves, caches) comes in chunks of 8 pages: 1365 span records. */
+export const META_CHUNK_PAGES: u32 = 8;
+
+// Front-end cache. Budget: objects one instance may keep cached, across all classes
+// (TCMalloc's per-thread cache default is 2-4 MiB for many threads; a Wasm heap is small).
+export const CACHE_BUDGET: u32 = 256 << 10;
+/** Longest list a class may have (TCMalloc's kMaxDynamicFreeListLength is 8192). */
+export const CACHE_MAX_LENGTH: u32 = 1024;
+/** A list that overflows this many times in a row shrinks by a batch (TCMalloc's kMaxOverages). */
+export const CACHE_MAX_OVERAGES: u32 = 3;
+
+// Heap header page layout (one page at the heap base; see docs/ARCHITECTURE.md).
+export const HEADER_MAGIC: u32 = 0x6D736100 | 1;  // "\0asm" + layout version
+export const OFF_PAGEHEAP: u32 = 256;
+export const OFF_FREE_LISTS: u32 = OFF_PAGEHEAP + 64;                // BIG_RUN+1 heads
+export const OFF_CENTRAL: u32 = 1024;                               // CLASS_COUNT lists x 16 B
+export const OFF_CLASSES: u32 = OFF_CENTRAL + CLASS_COUNT * 16;      // CLASS_COUNT infos x 16 B
+export const OFF_STATS: u32 = OFF_CLASSES + CLASS_COUNT * 16;
+export const OFF_ROOT: u32 = 5120;                                  // ROOT_ENTRIES x u32
+// @ts-ignore: compile-time check
+if (OFF_FREE_LISTS + (BIG_RUN + 1) * 4 > OFF_CENTRAL) ERROR("free lists overlap the central lists");
+// @ts-ignore: compile-time check
+if (OFF_STATS + 256 > OFF_ROOT) ERROR("stats overlap the page map root");
+// @ts-ignore: compile-time check
+if (OFF_ROOT + ROOT_ENTRIES * 4 > PAGE_SIZE) ERROR("heap header must fit one page");
+
+/** Why a call was refused; returned by free_checked and kept in last_error. */
+export const enum Status {
+  OK = 0,
+  /** not an address the heap handed out: outside the heap, in metadata, or never allocated */
+  FOREIGN = 1,
+  /** inside a block, not at its start */
+  INTERIOR = 2,
+  /** in pages the heap holds free */
+  FREE_PAGES = 3,
+  /** the block is already free */
+  DOUBLE_FREE = 4,
+  /** linear memory is exhausted (memory.grow failed or the maximum is reached) */
+  OUT_OF_MEMORY = 5,
+  /** the size does not fit in 32 bits (calloc's n*size, or rounding up) */
+  SIZE_OVERFLOW = 6,
+  /** alignment not a power of two (or, for posix_memalign, not a multiple of 4) */
+  BAD_ALIGNMENT = 7,
+  /** debug build: a freed object was written after it was freed */
+  WRITE_AFTER_FREE = 8,
+  /** debug build: bytes past the requested size were overwritten */
+  CANARY = 9,
+  /** the heap could not be set up at the given base */
+  INIT_FAILED = 10,
+}

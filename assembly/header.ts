@@ -1,0 +1,57 @@
+// HeapHeader: the first page of the heap. Holds the shared tiers' state (page heap, central
+// lists, class table, page-map root; offsets in config.ts) and the heap's event counters.
+// See index.ts for the design.
+import { OFF_CLASSES } from "./config";
+
+@unmanaged export class HeapHeader {
+  /** HEADER_MAGIC once the heap is set up */
+  magic: u32;
+  /** THREADS: the lock word of the shared tiers (0 free, 1 held, 2 held with waiters) */
+  lock: u32;
+  /** bytes of header, metadata chunks and page-map leaves */
+  metadataBytes: u32;
+  /** large blocks: count and pages */
+  largeSpans: u32;
+  largePages: u32;
+  smallSpans: u32;
+  // event counters (f64: they outgrow 32 bits in long runs)
+  memoryGrows: f64;
+  reallocMoves: f64;
+  reallocInPlace: f64;
+  reallocCopiedBytes: f64;
+  badFrees: f64;
+  doubleFrees: f64;
+  failedAllocs: f64;
+  /** DEBUG: bytes requested in blocks in use */
+  requestedBytes: f64;
+}
+
+/** Address of the heap header; 0 until init. */
+export let heapBase: usize = 0;
+
+export function setHeapBase(base: usize): void {
+  heapBase = base;
+}
+
+// @ts-ignore: decorator
+@inline export function heapHeader(): HeapHeader {
+  return changetype<HeapHeader>(heapBase);
+}
+
+// Class table: per class, what spans of it look like (computed at init from sizeclasses.ts).
+@unmanaged export class ClassInfo {
+  size: u32;
+  spanPages: u32;
+  batch: u32;
+  divMagic: u32;
+}
+
+// @ts-ignore: decorator
+@inline export function classInfo(cls: u32): ClassInfo {
+  return changetype<ClassInfo>(heapBase + OFF_CLASSES + (cls << 4));
+}
+
+// @ts-ignore: compile-time check
+if (offsetof<HeapHeader>() > 256) ERROR("HeapHeader must fit below OFF_PAGEHEAP");
+// @ts-ignore: compile-time check
+if (offsetof<ClassInfo>() != 16) ERROR("ClassInfo is indexed with << 4");

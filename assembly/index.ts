@@ -1,0 +1,55 @@
+// asmalloc — a TCMalloc / Go-style allocator for WebAssembly linear memory.
+//
+// This header is the design; docs/ARCHITECTURE.md has the memory layout and invariants.
+// Vocabulary: a "wasm page" is 64 KiB (memory.grow's unit); a "page" is the allocator's
+// 8 KiB unit; a "span" is a run of pages; a "class" is one of 81 object sizes, 8 B .. 64 KiB.
+//
+// Tiers, each with one job, one file each:
+//   ThreadCache      (threadcache.ts) per instance, in Wasm globals' reach: a free list per class.
+//                    No locks. Bounded: adaptive per-class lengths within a byte budget.
+//   CentralFreeList  (central.ts) per class, shared: spans with free objects; moves objects to and
+//                    from caches in batches; returns a span's pages when all its objects are free.
+//   PageHeap         (pageheap.ts) shared: free page runs by length; splits, coalesces, and grows
+//                    linear memory with memory.grow (its sbrk) in steps of >= 1/16 of the heap.
+//   PageMap          (pagemap.ts) address -> span, so free(p) needs no header and can refuse a
+//                    pointer it never handed out.
+//   Large blocks     (largeblock.ts) > 64 KiB: page runs; realloc grows/shrinks them in place.
+//
+// Allocation, malloc(n):
+//   1. n <= 64 KiB: class = sizeToClass(n) (shifts, no table); pop the cache's list. Done: this
+//      is the fast path, a leaf (malloc.ts).
+//   2. Cache miss: fetch a batch from the class's central list (cacheFetchSlow).
+//   3. Central list empty: a new span of the class's page count from the page heap.
+//   4. Page heap: best-fit free run, else the top run, else memory.grow.
+//   n > 64 KiB: a page run from the page heap (step 4).
+// Free, free(p):
+//   1. Page map -> span. A SMALL span, p below its carve mark and on an object boundary: push on
+//      the cache's list (fast path). Anything else goes to freeSlow, which frees large blocks and
+//      refuses and counts the rest (foreign, interior, free pages, double free).
+//   2. List longer than its adaptive bound: a batch goes back to the central list.
+//   3. A span whose objects are all free goes back to the page heap, coalescing with neighbours.
+//
+// Why: size classes + per-instance caches make the common case a few instructions with no shared
+// state; batches amortise the shared tiers; page-granular spans with a page map give headerless
+// blocks and checkable frees; memory.grow is slow at large sizes, so growth is geometric.
+// The module has no data segments: all state lives in the header page at the heap base and in
+// metadata chunks taken from the heap, so it can share any module's memory.
+export { malloc, free, freeChecked as free_checked, realloc, calloc, aligned_alloc, posix_memalign,
+  malloc_usable_size } from "./malloc";
+export { stats as heap_stats } from "./stats";
+import { initHeap } from "./init";
+import { lastError } from "./malloc";
+
+/** Sets the heap up at heap_base (0: at the end of memory). Optional: the first allocation sets
+ *  it up at the end of memory. Returns 1, or 0 when memory cannot hold the heap's header. */
+export function init(heap_base: usize): u32 {
+  return initHeap(heap_base) ? 1 : 0;
+}
+
+/** The Status of the last call that failed (see config.ts), cleared by reading. */
+export function last_error(): u32 {
+  const e = lastError;
+  clearLastError();
+  return e;
+}
+import { clearLastError } from "./malloc";

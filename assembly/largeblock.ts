@@ -1,0 +1,92 @@
+// Large blocks: requests above MAX_SMALL_SIZE are page runs straight from the page heap, and
+// realloc grows and shrinks them in place where the neighbouring pages allow.
+// See index.ts for the design.
+import { PAGE_SHIFT, PAGE_SIZE } from "./config";
+import { Span, SpanState } from "./span";
+import { pageHeapAlloc, pageHeapAllocTop, pageHeapAllocAligned, pageHeapFree, pageHeapExtend, pageHeapShrink } from "./pageheap";
+import { heapHeader } from "./header";
+import { lockHeap, unlockHeap } from "./lock";
+
+/** Pages for `bytes`, or 0 when the rounding overflows 32 bits. */
+// @ts-ignore: decorator
+@inline export function pagesFor(bytes: u64): u32 {
+  const n = (bytes + PAGE_SIZE - 1) >> PAGE_SHIFT;
+  return n > 0xFFFFFFFF >> PAGE_SHIFT ? 0 : <u32>n;
+}
+
+/** A block moved by realloc gets this fraction of headroom (1/4), so that a block that keeps
+ *  growing while others are placed after it moves at most once per 25% of growth: the bytes
+ *  copied stay within a few times its final size. */
+const REALLOC_HEADROOM_SHIFT: u32 = 2;
+
+function adopt(s: Span | null, size: usize): usize {
+  if (!s) return 0;
+  s.cls = 0;
+  s.allocated = <u32>size;
+  const h = heapHeader();
+  h.largeSpans++;
+  h.largePages += s.npages;
+  return s.start;
+}
+
+/** A large block of `size` bytes aligned to alignBytes (a power of two), or 0 when memory is
+ *  exhausted. Its span's `zeroed` tells whether its pages are untouched since memory.grow. */
+export function largeAlloc(size: usize, alignBytes: u32): usize {
+  const npages = pagesFor(size);
+  if (!npages) return 0;
+  lockHeap();
+  const s = alignBytes > PAGE_SIZE
+    ? pageHeapAllocAligned(npages, alignBytes, SpanState.LARGE)
+    : pageHeapAlloc(npages, SpanState.LARGE);
+  const p = adopt(s, size);
+  unlockHeap();
+  return p;
+}
+
+/** A large block for a block that realloc must move: placed at the top of the heap with
+ *  headroom, where it can keep growing in place. */
+export function largeAllocForGrowth(size: usize): usize {
+  const npages = pagesFor(<u64>size + (<u64>size >> REALLOC_HEADROOM_SHIFT));
+  if (!npages) return 0;
+  lockHeap();
+  let s = pageHeapAllocTop(npages, SpanState.LARGE);
+  if (!s) s = pageHeapAlloc(pagesFor(size), SpanState.LARGE);   // no room for headroom: exact
+  const p = adopt(s, size);
+  unlockHeap();
+  return p;
+}
+
+export function largeFree(s: Span): void {
+  lockHeap();
+  const h = heapHeader();
+  h.largeSpans--;
+  h.largePages -= s.npages;
+  pageHeapFree(s);
+  unlockHeap();
+}
+
+/** Resizes large block s in place to `size` bytes if its neighbours allow; true if it did.
+ *  Shrinks only when at least a quarter of the block would be freed, so that alternating
+ *  small changes neither thrash the page heap nor throw away growth headroom. */
+export function largeResizeInPlace(s: Span, size: usize): bool {
+  const npages = pagesFor(size);
+  if (!npages) return false;
+  const h = heapHeader();
+  if (npages <= s.npages) {
+    if (npages < s.npages - (s.npages >> 2)) {
+      lockHeap();
+      h.largePages -= s.npages - npages;
+      pageHeapShrink(s, npages);
+      unlockHeap();
+    }
+    s.allocated = <u32>size;
+    return true;
+  }
+  lockHeap();
+  const old = s.npages;
+  const ok = pageHeapExtend(s, npages);
+  if (ok) h.largePages += npages - old;
+  unlockHeap();
+  if (ok) s.allocated = <u32>size;
+  return ok;
+}

@@ -1,0 +1,253 @@
+// The C API: malloc, free, realloc, calloc, aligned_alloc, posix_memalign, malloc_usable_size.
+// Fast paths pop and push the front-end cache and are leaves; everything else is *Slow.
+// See index.ts for the design.
+import { PAGE_SHIFT, PAGE_SIZE, MIN_ALIGN, Status, DEBUG } from "./config";
+import { MAX_SMALL_SIZE, CLASS_COUNT, sizeToClass, classToSize } from "./sizeclasses";
+import { Span, SpanState } from "./span";
+import { pagemapGet, spanOf } from "./pagemap";
+import { heapBase, heapHeader, classInfo } from "./header";
+import { cacheList, cacheFetchSlow, cacheOverflowSlow } from "./threadcache";
+import { largeAlloc, largeAllocForGrowth, largeFree, largeResizeInPlace } from "./largeblock";
+import { initHeap } from "./init";
+import { pageHeapEnd, memoryEnd } from "./pageheap";
+
+/** MAX_SMALL_SIZE once the heap is set up, 0 before: `size - 1 < smallLimit` then sends every
+ *  call down the slow path, which sets the heap up, with no separate "initialised?" test. */
+export let smallLimit: usize = 0;
+
+export function setSmallLimit(limit: usize): void {
+  smallLimit = limit;
+}
+
+/** Why the last failing call failed (Status); cleared by reading it. */
+export let lastError: u32 = Status.OK;
+
+function fail(status: Status): usize {
+  lastError = status;
+  const h = heapHeader();
+  if (!heapBase) return 0;
+  if (status == Status.OUT_OF_MEMORY || status == Status.SIZE_OVERFLOW || status == Status.BAD_ALIGNMENT) h.failedAllocs += 1;
+  else if (status == Status.DOUBLE_FREE) h.doubleFrees += 1;
+  else h.badFrees += 1;
+  return 0;
+}
+
+// ---- malloc -------------------------------------------------------------------------------
+
+export function malloc(size: usize): usize {
+  if (size - 1 < smallLimit) {
+    const list = cacheList(sizeToClass(<u32>size));
+    const p = list.head;
+    if (p) {
+      list.head = load<u32>(p);
+      list.length--;
+      return p;
+    }
+  }
+  return mallocSlow(size);
+}
+
+function mallocSlow(size: usize): usize {
+  if (!smallLimit) {
+    if (!initHeap(0)) return fail(Status.OUT_OF_MEMORY);
+    return malloc(size);
+  }
+  if (size <= MAX_SMALL_SIZE) return mallocClass(sizeToClass(max<u32>(<u32>size, 1)));
+  const p = largeAlloc(size, PAGE_SIZE);
+  return p ? p : fail(Status.OUT_OF_MEMORY);
+}
+
+function mallocClass(cls: u32): usize {
+  const list = cacheList(cls);
+  const p = list.head;
+  if (p) {
+    list.head = load<u32>(p);
+    list.length--;
+    return p;
+  }
+  const q = cacheFetchSlow(cls);
+  return q ? q : fail(Status.OUT_OF_MEMORY);
+}
+
+// ---- free ---------------------------------------------------------------------------------
+
+export function free(p: usize): void {
+  freeChecked(p);
+}
+
+/** free() that says what it did: Status.OK, or why it refused (then nothing changed). */
+export function freeChecked(p: usize): u32 {
+  const sp = pagemapGet(<u32>p);
+  if (sp) {
+    const s = changetype<Span>(sp);
+    const off = <u32>p - s.start;
+    // a small object this heap handed out: in a SMALL span, below carve, at an object boundary
+    if (s.state == SpanState.SMALL && off < s.carve - s.start &&
+        <u32>((<u64>off * s.divMagic) >> 32) * s.objSize == off) {
+      const list = cacheList(s.cls);
+      const head = list.head;
+      if (head != <u32>p) {   // p at the head of its list is a double free caught for free
+        store<u32>(p, head);
+        list.head = <u32>p;
+        if (++list.length > list.maxLength) cacheOverflowSlow(s.cls);
+        return Status.OK;
+      }
+    }
+  }
+  return freeSlow(p);
+}
+
+/** Why p is not a block this heap handed out, or OK for a large block (then freed). */
+function freeSlow(p: usize): u32 {
+  if (!p) return Status.OK;
+  const s = spanOf(<u32>p);
+  const status = classify(p, s);
+  if (status != Status.OK) {
+    fail(status);
+    return status;
+  }
+  if (changetype<Span>(s).state == SpanState.LARGE) {
+    largeFree(changetype<Span>(s));
+    return Status.OK;
+  }
+  fail(Status.DOUBLE_FREE);   // a small block already at the head of its list
+  return Status.DOUBLE_FREE;
+}
+
+/** Is p the start of a block the heap handed out? OK, or the reason it is not. */
+function classify(p: usize, s: Span | null): Status {
+  if (!s) {
+    const raw = pagemapGet(<u32>p);
+    return raw && changetype<Span>(raw).state == SpanState.FREE ? Status.FREE_PAGES : Status.FOREIGN;
+  }
+  const off = <u32>p - s.start;
+  if (s.state == SpanState.FREE) return Status.FREE_PAGES;
+  if (s.state == SpanState.LARGE) return off ? Status.INTERIOR : Status.OK;
+  if (off >= s.carve - s.start) return Status.FOREIGN;   // never handed out
+  if (<u32>((<u64>off * s.divMagic) >> 32) * s.objSize != off) return Status.INTERIOR;
+  return Status.OK;
+}
+
+/** The span of block p, or null (counted, and lastError set) if p is not a live block start. */
+function blockSpan(p: usize): Span | null {
+  const s = spanOf(<u32>p);
+  const status = classify(p, s);
+  if (status != Status.OK) { fail(status); return null; }
+  return s;
+}
+
+// ---- the rest of the C API ----------------------------------------------------------------
+
+export function malloc_usable_size(p: usize): usize {
+  if (!p) return 0;
+  const s = blockSpan(p);
+  if (!s) return 0;
+  return s.state == SpanState.SMALL ? <usize>s.objSize : <usize>(s.npages << PAGE_SHIFT);
+}
+
+export function calloc(n: usize, size: usize): usize {
+  const total = <u64>n * <u64>size;
+  if (total > <u64>0xFFFFFFFF) return fail(Status.SIZE_OVERFLOW);
+  const p = malloc(<usize>total);
+  if (!p) return 0;
+  if (total > MAX_SMALL_SIZE) {
+    const s = changetype<Span>(pagemapGet(<u32>p));
+    if (s.zeroed) {   // pages fresh from memory.grow are zero already
+      s.zeroed = 0;
+      return p;
+    }
+  }
+  memory.fill(p, 0, <usize>total);
+  return p;
+}
+
+export function realloc(p: usize, size: usize): usize {
+  if (!p) return malloc(size);
+  const s = blockSpan(p);
+  if (!s) return 0;
+  if (!size) {
+    free(p);
+    return 0;
+  }
+  const h = heapHeader();
+  let oldBytes: usize;
+  if (s.state == SpanState.SMALL) {
+    if (size <= MAX_SMALL_SIZE && sizeToClass(<u32>size) == s.cls) {
+      h.reallocInPlace += 1;
+      return p;
+    }
+    oldBytes = s.objSize;
+  } else {
+    if (size > MAX_SMALL_SIZE && largeResizeInPlace(s, size)) {
+      h.reallocInPlace += 1;
+      return p;
+    }
+    oldBytes = s.allocated;
+  }
+  // move: a block that outgrows the classes, or a large block whose neighbour is in use, goes
+  // where it can keep growing
+  const q = size > MAX_SMALL_SIZE ? largeAllocForGrowth(size) : malloc(size);
+  if (!q) return fail(Status.OUT_OF_MEMORY);
+  const copy = min<usize>(oldBytes, size);
+  memory.copy(q, p, copy);
+  h.reallocMoves += 1;
+  h.reallocCopiedBytes += <f64>copy;
+  free(p);
+  return q;
+}
+
+/** REQUIRES alignBytes a power of two. */
+function alignedAllocImpl(alignBytes: usize, size: usize): usize {
+  if (alignBytes <= MIN_ALIGN) return malloc(size);
+  if (!smallLimit && !initHeap(0)) return fail(Status.OUT_OF_MEMORY);
+  if (size <= MAX_SMALL_SIZE && alignBytes <= PAGE_SIZE) {
+    // spans start on a page, so a class whose size is a multiple of the alignment keeps every
+    // object aligned; power-of-two classes from alignBytes up always qualify
+    let cls = sizeToClass(max<u32>(<u32>size, <u32>alignBytes));
+    while (classToSize(cls) & (<u32>alignBytes - 1)) cls++;
+    return mallocClass(cls);
+  }
+  if (alignBytes > 0x80000000) return fail(Status.OUT_OF_MEMORY);
+  const p = largeAlloc(max<usize>(size, MAX_SMALL_SIZE + 1), <u32>alignBytes);
+  return p ? p : fail(Status.OUT_OF_MEMORY);
+}
+
+export function aligned_alloc(alignBytes: usize, size: usize): usize {
+  if (!alignBytes || (alignBytes & (alignBytes - 1))) return fail(Status.BAD_ALIGNMENT);
+  return alignedAllocImpl(alignBytes, size);
+}
+
+const EINVAL: i32 = 28;   // WASI errno values (wasi-libc's <errno.h>)
+const ENOMEM: i32 = 48;
+
+export function posix_memalign(memptr: usize, alignBytes: usize, size: usize): i32 {
+  if (!alignBytes || (alignBytes & (alignBytes - 1)) || (alignBytes & 3)) {
+    fail(Status.BAD_ALIGNMENT);
+    return EINVAL;
+  }
+  // memptr must be writable by the program: never the heap's own metadata
+  if (!memptr || (memptr & 3) || !isProgramMemory(memptr, 4)) {
+    fail(Status.FOREIGN);
+    return EINVAL;
+  }
+  const p = alignedAllocImpl(alignBytes, size);
+  if (!p) return ENOMEM;
+  store<u32>(memptr, <u32>p);
+  return 0;
+}
+
+/** Is [addr, addr+bytes) outside the heap, or inside one block the program holds? */
+function isProgramMemory(addr: usize, bytes: usize): bool {
+  if (!heapBase || addr + bytes <= heapBase) return true;
+  const s = spanOf(<u32>addr);
+  if (!s) return addr >= pageHeapEnd() && addr >= memoryEnd();   // above the heap: someone else's
+  if (s.state == SpanState.LARGE) return addr + bytes <= <usize>s.start + s.npages * PAGE_SIZE;
+  if (s.state != SpanState.SMALL) return false;
+  const off = <u32>addr - s.start;
+  const obj = <u32>((<u64>off * s.divMagic) >> 32);
+  return off < s.carve - s.start && off + <u32>bytes <= (obj + 1) * s.objSize;
+}
+
+export function clearLastError(): void {
+  lastError = Status.OK;
+}

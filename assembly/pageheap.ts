@@ -1,0 +1,406 @@
+// PageHeap: the back end. Owns the heap's pages, takes more with memory.grow (its sbrk), hands
+// out runs of pages as spans, and coalesces freed runs. See index.ts for the design.
+//
+//   heap.base      start                                                        end = memory end
+//   ├─ header ─────┼─ spans, free runs, metadata chunks ... ─────┼─── top run ───┤
+//   (one page)                                                   (free, grows with memory.grow)
+//
+// Free runs of n < BIG_RUN pages sit on list n (LIFO); longer ones on list BIG_RUN (best fit).
+// The top run, the free run that ends at `end`, is on no list: it is the last resort, so that
+// whatever lives just below it (typically a block grown by realloc) can keep growing in place.
+import { PAGE_SHIFT, PAGE_SIZE, WASM_PAGE_SHIFT, BIG_RUN, GROWTH_DIVISOR, META_CHUNK_PAGES,
+  LEAF_BYTES, REGION_SHIFT, OFF_PAGEHEAP, OFF_FREE_LISTS, THREADS } from "./config";
+import { Span, SpanState, SPAN_BYTES, spanEnd } from "./span";
+import { pagemapGet, pagemapSetAll, pagemapSetEnds, pagemapHasLeaf, pagemapAddLeaf } from "./pagemap";
+import { heapHeader } from "./header";
+
+@unmanaged class PageHeap {
+  /** first page the page heap manages */
+  start: u32;
+  /** end of the memory the heap owns; pages above belong to whoever grew memory after us */
+  end: u32;
+  /** Span: the free run ending at `end`, or 0 */
+  top: u32;
+  /** dead span records, linked through `next` */
+  recycle: u32;
+  /** metadata bump arena: [metaCursor, metaEnd) */
+  metaCursor: u32;
+  metaEnd: u32;
+  /** freePages == sum of npages over free runs and top; freeRuns counts them */
+  freePages: u32;
+  freeRuns: u32;
+  /** bit n set <=> free list n is non-empty, n in 1..BIG_RUN */
+  bits0: u32; bits1: u32; bits2: u32; bits3: u32; bits4: u32;
+}
+
+let ph: PageHeap = changetype<PageHeap>(0);
+
+// @ts-ignore: decorator
+@inline function listHead(n: u32): usize {
+  return changetype<usize>(ph) - OFF_PAGEHEAP + OFF_FREE_LISTS + (min<u32>(n, BIG_RUN) << 2);
+}
+// @ts-ignore: decorator
+@inline function bitsWord(i: u32): usize {
+  return changetype<usize>(ph) + offsetof<PageHeap>("bits0") + (i << 2);
+}
+// @ts-ignore: decorator
+@inline function bytesToPages(bytes: u32): u32 {
+  return (bytes + PAGE_SIZE - 1) >> PAGE_SHIFT;
+}
+
+/** Points this instance at the page heap in the header at `base`. */
+export function pageHeapBind(base: usize): void {
+  ph = changetype<PageHeap>(base + OFF_PAGEHEAP);
+}
+
+/** Sets up an empty page heap in the header at `base` (zeroed); memory [base+PAGE_SIZE, memEnd)
+ *  becomes free. */
+export function pageHeapInit(base: usize, memEnd: u32, zeroed: bool): bool {
+  pageHeapBind(base);
+  ph.start = <u32>base + PAGE_SIZE;
+  ph.end = ph.start;
+  // memory already above the header is ours; too little of it to hold metadata is left unused
+  if (memEnd >= ph.end + ((META_CHUNK_PAGES + 1) << PAGE_SHIFT)) return addMemory(ph.end, memEnd, zeroed, 0);
+  return true;
+}
+
+// ---- span records and other metadata ------------------------------------------------------
+
+/** Zeroed metadata of `bytes` (a multiple of 4), or 0 when memory is exhausted. Never freed. */
+export function allocMeta(bytes: u32): usize {
+  if (ph.metaEnd - ph.metaCursor < bytes && !refillMetaSlow(bytes)) return 0;
+  return bumpMeta(bytes);
+}
+
+function bumpMeta(bytes: u32): usize {
+  const p = ph.metaCursor;
+  ph.metaCursor += bytes;
+  memory.fill(p, 0, bytes);
+  return p;
+}
+
+// @ts-ignore: decorator
+@inline function metaChunkPages(bytes: u32): u32 {
+  return max<u32>(META_CHUNK_PAGES, bytesToPages(bytes));
+}
+
+function refillMetaSlow(bytes: u32): bool {
+  if (metaFromTop(bytes)) return true;
+  // growHeap leaves the arena with at least `bytes` (taken from the new memory if need be)
+  return growHeap(0, bytes) && ph.metaEnd - ph.metaCursor >= bytes;
+}
+
+/** Refills the metadata arena from the bottom of the top run. Metadata pages are left out of
+ *  the page map, so nothing coalesces with them and a pointer into them is foreign; and the
+ *  top's end is untouched, so whatever grows at the top keeps growing. */
+function metaFromTop(bytes: u32): bool {
+  const npages = metaChunkPages(bytes);
+  const top = changetype<Span>(ph.top);
+  if (!top || top.npages <= npages) return false;
+  ph.metaCursor = top.start;
+  ph.metaEnd = top.start + (npages << PAGE_SHIFT);
+  top.start = ph.metaEnd;
+  top.npages -= npages;
+  ph.freePages -= npages;
+  heapHeader().metadataBytes += npages << PAGE_SHIFT;
+  pagemapSetEnds(top);
+  return true;
+}
+
+function newSpan(start: u32, npages: u32, state: SpanState): Span {
+  let s = changetype<Span>(ph.recycle);
+  if (s) ph.recycle = s.next;
+  else s = changetype<Span>(allocMeta(SPAN_BYTES));   // REQUIRES: caller reserved it (see reserveSpans)
+  s.start = start;
+  s.npages = npages;
+  s.state = <u16>state;
+  s.zeroed = 0;
+  s.next = 0;
+  s.prev = 0;
+  return s;
+}
+
+function deleteSpan(s: Span): void {
+  s.state = <u16>SpanState.DEAD;
+  s.next = ph.recycle;
+  ph.recycle = changetype<u32>(s);
+}
+
+/** Makes sure `n` span records can be had without touching memory: splits may then never fail. */
+function reserveSpans(n: u32): bool {
+  let have: u32 = (ph.metaEnd - ph.metaCursor) / SPAN_BYTES;
+  for (let r = ph.recycle; r && have < n; r = changetype<Span>(r).next) have++;
+  return have >= n || refillMetaSlow(n * SPAN_BYTES);
+}
+
+// ---- free lists ---------------------------------------------------------------------------
+
+function pushFree(s: Span): void {
+  s.state = <u16>SpanState.FREE;
+  pagemapSetEnds(s);
+  ph.freePages += s.npages;
+  ph.freeRuns++;
+  if (spanEnd(s) == ph.end) {   // the top run
+    ph.top = changetype<u32>(s);
+    return;
+  }
+  const n = min<u32>(s.npages, BIG_RUN);
+  const head = listHead(n);
+  const first = load<u32>(head);
+  s.next = first;
+  s.prev = 0;
+  if (first) changetype<Span>(first).prev = changetype<u32>(s);
+  store<u32>(head, changetype<u32>(s));
+  const w = bitsWord(n >> 5);
+  store<u32>(w, load<u32>(w) | (1 << (n & 31)));
+}
+
+function unlinkFree(s: Span): void {
+  ph.freePages -= s.npages;
+  ph.freeRuns--;
+  if (changetype<u32>(s) == ph.top) {
+    ph.top = 0;
+    return;
+  }
+  const n = min<u32>(s.npages, BIG_RUN);
+  if (s.prev) changetype<Span>(s.prev).next = s.next;
+  else {
+    store<u32>(listHead(n), s.next);
+    if (!s.next) {
+      const w = bitsWord(n >> 5);
+      store<u32>(w, load<u32>(w) & ~(1 << (n & 31)));
+    }
+  }
+  if (s.next) changetype<Span>(s.next).prev = s.prev;
+}
+
+/** The smallest free run of at least npages on the lists (not the top run), or null. */
+function findRun(npages: u32): Span | null {
+  for (let n = min<u32>(npages, BIG_RUN); n <= BIG_RUN; ) {
+    // next non-empty list at or above n, from the bitmap
+    const word = load<u32>(bitsWord(n >> 5)) & (<u32>-1 << (n & 31));
+    if (!word) { n = (n | 31) + 1; continue; }
+    n = (n & ~31) + ctz<u32>(word);
+    if (n < BIG_RUN) return changetype<Span>(load<u32>(listHead(n)));
+    // runs of BIG_RUN pages or more: best fit, lowest address on ties
+    let best: Span | null = null;
+    for (let s = changetype<Span>(load<u32>(listHead(BIG_RUN))); s; s = changetype<Span>(s.next)) {
+      if (s.npages >= npages && (!best || s.npages < best.npages || (s.npages == best.npages && s.start < best.start))) best = s;
+    }
+    return best;
+  }
+  return null;
+}
+
+// ---- growth -------------------------------------------------------------------------------
+
+/** Current end of linear memory. Under threads another instance may have grown it, and
+ *  memory.size can lag that (FACTS.md): memory.grow(0) is always current. */
+// @ts-ignore: decorator
+@inline export function memoryEnd(): u32 {
+  return <u32>(THREADS ? memory.grow(0) : memory.size()) << WASM_PAGE_SHIFT;
+}
+
+/** Grows linear memory so that the top run has at least `npages` pages and the metadata arena
+ *  `metaBytes`. Takes at least heap/GROWTH_DIVISOR. False when memory.grow fails. */
+function growHeap(npages: u32, metaBytes: u32): bool {
+  // Metadata this growth needs (page-map leaves, span records) comes from the top's bottom
+  // while the top is big enough, so that the new memory stays contiguous with the top run.
+  const metaNeed = metaBytes + 2 * LEAF_BYTES + 4 * SPAN_BYTES;
+  if (ph.metaEnd - ph.metaCursor < metaNeed) metaFromTop(metaNeed);
+  const top = changetype<Span>(ph.top);
+  const have: u32 = memoryEnd() == ph.end && top ? top.npages : 0;
+  const wantBytes = (<u64>(npages - min<u32>(have, npages)) << PAGE_SHIFT) + metaNeed +
+    (<u64>npages << PAGE_SHIFT >> REGION_SHIFT) * LEAF_BYTES + (META_CHUNK_PAGES << PAGE_SHIFT);
+  const stepBytes = max<u64>(wantBytes, <u64>(ph.end - ph.start) / GROWTH_DIVISOR);
+  let old = memory.grow(wasmPages(stepBytes));
+  if (old < 0 && stepBytes > wantBytes) old = memory.grow(wasmPages(wantBytes));
+  if (old < 0) return false;
+  heapHeader().memoryGrows += 1;
+  return addMemory(<u32>old << WASM_PAGE_SHIFT, memoryEnd(), true, metaBytes);
+}
+
+// @ts-ignore: decorator
+@inline function wasmPages(bytes: u64): i32 {
+  return <i32>((bytes + (1 << WASM_PAGE_SHIFT) - 1) >> WASM_PAGE_SHIFT);
+}
+
+/** Takes [start, end) into the heap: a page-map leaf for every 8 MiB region it touches and at
+ *  least `metaBytes` in the metadata arena (both cut from its bottom if the arena is short),
+ *  then its pages as free, merged into the top run when contiguous with it. */
+function addMemory(start: u32, end: u32, zeroed: bool, metaBytes: u32): bool {
+  let leaves: u32 = 0;
+  for (let r = start >> REGION_SHIFT; r <= (end - 1) >> REGION_SHIFT; r++) {
+    if (!pagemapHasLeaf(r << REGION_SHIFT)) leaves++;
+  }
+  const need = metaBytes + leaves * LEAF_BYTES + 4 * SPAN_BYTES;
+  let cursor = start;
+  if (ph.metaEnd - ph.metaCursor < need) {
+    const chunk = metaChunkPages(need) << PAGE_SHIFT;
+    if (end - start < chunk) return false;
+    ph.metaCursor = start;
+    ph.metaEnd = start + chunk;
+    cursor += chunk;
+    heapHeader().metadataBytes += chunk;
+  }
+  for (let r = start >> REGION_SHIFT; r <= (end - 1) >> REGION_SHIFT; r++) {
+    if (!pagemapHasLeaf(r << REGION_SHIFT)) pagemapAddLeaf(r << REGION_SHIFT, bumpMeta(LEAF_BYTES));
+  }
+  const contiguous = start == ph.end;
+  ph.end = end;
+  if (cursor >= end) return true;
+  const npages = (end - cursor) >> PAGE_SHIFT;
+  const top = changetype<Span>(ph.top);
+  if (contiguous && top && spanEnd(top) == cursor) {   // extend the top run
+    ph.freePages += npages;
+    top.npages += npages;
+    if (!zeroed) top.zeroed = 0;
+    pagemapSetEnds(top);
+    return true;
+  }
+  if (top) {   // the old top run no longer ends at `end`: file it on its list
+    unlinkFree(top);
+    pushFree(top);
+  }
+  const s = newSpan(cursor, npages, SpanState.FREE);
+  s.zeroed = <u16>zeroed;
+  pushFree(s);
+  return true;
+}
+
+// ---- allocation and freeing ---------------------------------------------------------------
+
+/** Cuts the first npages off free run `run` and returns them as a span in `state`, mapped. */
+function carve(run: Span, npages: u32, state: SpanState): Span {
+  unlinkFree(run);
+  let s = run;
+  if (run.npages > npages) {
+    s = newSpan(run.start, npages, state);
+    s.zeroed = run.zeroed;
+    run.start += npages << PAGE_SHIFT;
+    run.npages -= npages;
+    pushFree(run);
+  }
+  s.state = <u16>state;
+  pagemapSetAll(s);
+  return s;
+}
+
+/** A span of npages in `state` (SMALL or LARGE), fully mapped; null when memory is exhausted.
+ *  Best fit from the free lists, then the top run, then memory.grow. */
+export function pageHeapAlloc(npages: u32, state: SpanState): Span | null {
+  if (!reserveSpans(2)) return null;
+  let run = findRun(npages);
+  if (!run) run = takeTop(npages);
+  if (!run) return null;
+  return carve(run, npages, state);
+}
+
+/** The top run with at least npages, growing memory if needed; null when memory is exhausted. */
+function takeTop(npages: u32): Span | null {
+  let top = changetype<Span>(ph.top);
+  if (!top || top.npages < npages) {
+    if (!growHeap(npages, 0)) return null;
+    top = changetype<Span>(ph.top);
+    if (!top || top.npages < npages) return null;
+  }
+  return top;
+}
+
+/** Like pageHeapAlloc, but from the bottom of the top run if it has room without growing
+ *  memory: there the block can later grow in place (realloc moving a block that outgrew its place). */
+export function pageHeapAllocTop(npages: u32, state: SpanState): Span | null {
+  if (!reserveSpans(2)) return null;   // first: it may take metadata from the top
+  const top = changetype<Span>(ph.top);
+  if (!top || top.npages < npages) return pageHeapAlloc(npages, state);
+  return carve(top, npages, state);
+}
+
+/** A span of npages whose start is a multiple of alignBytes (> PAGE_SIZE, a power of two). */
+export function pageHeapAllocAligned(npages: u32, alignBytes: u32, state: SpanState): Span | null {
+  const slack = (alignBytes >> PAGE_SHIFT) - 1;
+  if (npages + slack < npages) return null;
+  const s = pageHeapAlloc(npages + slack, state);
+  if (!s) return null;
+  const lead = ((alignBytes - (s.start & (alignBytes - 1))) & (alignBytes - 1)) >> PAGE_SHIFT;
+  if (lead) {   // hand the leading pages back
+    if (!reserveSpans(2)) { pageHeapFree(s); return null; }
+    const head = newSpan(s.start, lead, state);
+    s.start += lead << PAGE_SHIFT;
+    s.npages -= lead;
+    pageHeapFree(head);
+  }
+  pageHeapShrink(s, npages);
+  return s;
+}
+
+/** Returns span s's pages to the heap, merging with free neighbours. */
+export function pageHeapFree(s: Span): void {
+  const before = pagemapGet(s.start - 1);
+  if (s.start > ph.start && before) {
+    const left = changetype<Span>(before);
+    if (left.state == SpanState.FREE && spanEnd(left) == s.start) {
+      unlinkFree(left);
+      left.npages += s.npages;
+      deleteSpan(s);
+      s = left;
+    }
+  }
+  const end = spanEnd(s);
+  if (end < ph.end) {
+    const after = pagemapGet(end);
+    if (after) {
+      const right = changetype<Span>(after);
+      if (right.state == SpanState.FREE && right.start == end) {
+        unlinkFree(right);
+        s.npages += right.npages;
+        deleteSpan(right);
+      }
+    }
+  }
+  s.zeroed = 0;   // a span that was in use has been written
+  pushFree(s);
+}
+
+/** Grows span s in place to npages by taking the free pages right after it, growing memory
+ *  when s ends at the top. False, with s unchanged, when its neighbour is in use. */
+export function pageHeapExtend(s: Span, npages: u32): bool {
+  const extra = npages - s.npages;
+  const end = spanEnd(s);
+  if (!reserveSpans(2)) return false;
+  const top = changetype<Span>(ph.top);
+  const topAfter: u32 = top && top.start == end ? top.npages : 0;
+  if ((end == ph.end || topAfter) && topAfter < extra) {
+    if (memoryEnd() != ph.end || !growHeap(extra, 0)) return false;
+  }
+  if (end >= ph.end) return false;
+  const after = pagemapGet(end);
+  if (!after) return false;
+  const right = changetype<Span>(after);
+  if (right.state != SpanState.FREE || right.start != end || right.npages < extra) return false;
+  unlinkFree(right);
+  if (right.npages > extra) {
+    right.start += extra << PAGE_SHIFT;
+    right.npages -= extra;
+    pushFree(right);
+  } else deleteSpan(right);
+  s.npages = npages;
+  pagemapSetAll(s);
+  return true;
+}
+
+/** Shrinks span s in place to npages (>= 1), handing its tail pages back to the heap. */
+export function pageHeapShrink(s: Span, npages: u32): void {
+  if (npages >= s.npages || !reserveSpans(1)) return;
+  const tail = newSpan(s.start + (npages << PAGE_SHIFT), s.npages - npages, SpanState.FREE);
+  s.npages = npages;
+  pageHeapFree(tail);   // maps the tail's ends; its other pages' stale entries fall outside s
+}
+
+// ---- inspection ---------------------------------------------------------------------------
+
+export function pageHeapFreeBytes(): u32 { return ph.freePages << PAGE_SHIFT; }
+export function pageHeapFreeRuns(): u32 { return ph.freeRuns; }
+export function pageHeapStart(): u32 { return ph.start; }
+export function pageHeapEnd(): u32 { return ph.end; }
+export function pageHeapTop(): u32 { return ph.top; }

@@ -1,0 +1,56 @@
+// Span: a run of pages, the unit the page heap hands out and the page map points at.
+// See index.ts for the design.
+import { PAGE_SHIFT } from "./sizeclasses";
+
+/** What a span record currently describes. */
+export const enum SpanState {
+  /** record is on the recycle list and describes nothing */
+  DEAD = 0,
+  /** free pages in the page heap (a free list or the top run) */
+  FREE = 1,
+  /** carved into objects of one size class */
+  SMALL = 2,
+  /** one large block */
+  LARGE = 3,
+}
+
+// A small span:
+//
+//   start                                           carve         limit         start+npages*PAGE
+//   ├─ obj 0 ─┬─ obj 1 ─┬─ ... ─┬─ obj k ─┬─ ... ──┼── never ──────┼── tail ─────┤
+//   │ in use  │ free ───┼──> freeList chain ...     │ handed out   │ (< 1/8)     │
+//
+//   objects = (limit - start) / objSize == allocated + length(freeList) + (limit - carve) / objSize
+//
+// A large span: one block at `start`; `allocated` holds the bytes the program asked for.
+// A free span: `zeroed` says its pages are still as memory.grow gave them (all zero).
+@unmanaged export class Span {
+  /** address of the first page (page-aligned) */
+  start: u32;
+  /** length in pages */
+  npages: u32;
+  /** links: the page heap's free list of this length, or the central list of this class */
+  next: u32;
+  prev: u32;
+  /** SMALL: freed objects of this span, linked through their first word */
+  freeList: u32;
+  /** SMALL: objects from carve to limit have never been handed out */
+  carve: u32;
+  limit: u32;
+  /** SMALL: objects out of the span (in caches or in use); LARGE: requested bytes */
+  allocated: u32;
+  /** SMALL: size class and its object size and divMagic (copied here: one cache line per free) */
+  cls: u32;
+  objSize: u32;
+  divMagic: u32;
+  /** SpanState, plus ZEROED for free pages never written since memory.grow */
+  state: u16;
+  zeroed: u16;
+}
+
+export const SPAN_BYTES: u32 = offsetof<Span>();
+
+// @ts-ignore: decorator
+@inline export function spanEnd(s: Span): u32 {
+  return s.start + (s.npages << PAGE_SHIFT);
+}

@@ -1,0 +1,125 @@
+// ThreadCache: the front end, one per instance (Wasm globals are per instance, so each worker
+// has its own). A free list per class, no locks or atomics; list lengths adapt like TCMalloc's
+// max_length slow start, within a byte budget for the whole cache. See index.ts for the design.
+import { CLASS_COUNT, CACHE_BUDGET, CACHE_MAX_LENGTH, CACHE_MAX_OVERAGES } from "./config";
+import { centralFetch, centralRelease } from "./central";
+import { classInfo } from "./header";
+import { allocMeta } from "./pageheap";
+import { lockHeap, unlockHeap } from "./lock";
+
+// Cache layout: CLASS_COUNT slots of 16 bytes; slot 0 (no class) holds the cache's own fields.
+@unmanaged export class CacheList {
+  /** free objects of this class, linked through their first word */
+  head: u32;
+  /** objects on the list; length <= maxLength except inside a free that then releases */
+  length: u32;
+  /** adaptive bound: grows on misses (slow start), shrinks after CACHE_MAX_OVERAGES overflows */
+  maxLength: u32;
+  overages: u32;
+}
+
+@unmanaged class CacheHeader {
+  /** sum over classes of maxLength * size <= CACHE_BUDGET: bounds the bytes the cache holds */
+  capacityBytes: u32;
+  /** next class to take capacity from when the budget is used up (round robin) */
+  victim: u32;
+}
+
+/** This instance's cache; 0 until init. */
+export let cacheBase: usize = 0;
+
+export function cacheInit(): bool {
+  cacheBase = allocMeta(CLASS_COUNT << 4);
+  return cacheBase != 0;
+}
+
+// @ts-ignore: decorator
+@inline export function cacheList(cls: u32): CacheList {
+  return changetype<CacheList>(cacheBase + (cls << 4));
+}
+
+// @ts-ignore: decorator
+@inline function cacheHeader(): CacheHeader {
+  return changetype<CacheHeader>(cacheBase);
+}
+
+/** Cache miss: fetches a batch of class cls from the central list and returns one object,
+ *  or 0 when memory is exhausted. */
+export function cacheFetchSlow(cls: u32): usize {
+  const list = cacheList(cls);
+  const batch = classInfo(cls).batch;
+  let want: u32;
+  if (list.maxLength < batch) {   // slow start: 1, 2, 3 ... objects per miss
+    growMaxLength(cls, 1);
+    want = max<u32>(list.maxLength, 1);
+  } else {
+    want = batch;
+    if (list.maxLength + batch <= CACHE_MAX_LENGTH) growMaxLength(cls, batch);
+  }
+  lockHeap();
+  const got = centralFetch(cls, want, changetype<usize>(list));
+  unlockHeap();
+  if (!got) return 0;
+  list.length += got - 1;
+  const p = list.head;
+  list.head = load<u32>(p);
+  return p;
+}
+
+/** A free made the list of class cls longer than its maxLength: a batch goes back to the
+ *  central list, and the bound adapts (TCMalloc's ListTooLong). */
+export function cacheOverflowSlow(cls: u32): void {
+  const list = cacheList(cls);
+  const batch = classInfo(cls).batch;
+  release(cls, min<u32>(list.length, batch));
+  if (list.maxLength < batch) growMaxLength(cls, 1);
+  else if (list.maxLength > batch && ++list.overages > CACHE_MAX_OVERAGES) {
+    shrinkMaxLength(cls, list.maxLength - batch);
+    list.overages = 0;
+  }
+}
+
+function release(cls: u32, n: u32): void {
+  if (!n) return;
+  const list = cacheList(cls);
+  lockHeap();
+  centralRelease(cls, n, changetype<usize>(list));
+  unlockHeap();
+  list.length -= n;
+}
+
+function growMaxLength(cls: u32, by: u32): void {
+  const h = cacheHeader();
+  const size = classInfo(cls).size;
+  // over budget: take capacity from other classes, round robin, until this growth fits
+  for (let tries: u32 = 0; h.capacityBytes + by * size > CACHE_BUDGET && tries < CLASS_COUNT; tries++) {
+    const v = h.victim + 1 < CLASS_COUNT ? h.victim + 1 : 1;
+    h.victim = v;
+    const vl = cacheList(v);
+    if (v != cls && vl.maxLength) shrinkMaxLength(v, vl.maxLength >> 1);
+  }
+  if (h.capacityBytes + by * size > CACHE_BUDGET) return;
+  cacheList(cls).maxLength += by;
+  h.capacityBytes += by * size;
+}
+
+function shrinkMaxLength(cls: u32, to: u32): void {
+  const list = cacheList(cls);
+  if (list.length > to) release(cls, list.length - to);
+  cacheHeader().capacityBytes -= (list.maxLength - to) * classInfo(cls).size;
+  list.maxLength = to;
+}
+
+/** Hands every cached object back to the central lists (thread exit, or trimming the heap). */
+export function cacheFlush(): void {
+  for (let cls: u32 = 1; cls < CLASS_COUNT; cls++) shrinkMaxLength(cls, 0);
+  cacheHeader().victim = 0;
+}
+
+/** Bytes of free objects this cache holds. */
+export function cacheBytes(): f64 {
+  let total: f64 = 0;
+  if (!cacheBase) return 0;
+  for (let cls: u32 = 1; cls < CLASS_COUNT; cls++) total += <f64>cacheList(cls).length * classInfo(cls).size;
+  return total;
+}

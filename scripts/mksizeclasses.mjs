@@ -1,0 +1,186 @@
+// Generates the size-class table: assembly/sizeclasses.ts (the allocator) and
+// src/sizeclasses.ts (the host library's copy). Run `npm run gen`; with --check it
+// only compares the committed files with what it would write (tests do that too).
+//
+// Policy (the one place it is decided):
+//  - Sizes 1..8 share class 1 (8 B, 8-byte aligned). Every larger class is a multiple
+//    of 16, so blocks of 16 B or more are 16-byte aligned (max_align_t on wasm32, and
+//    what AssemblyScript's runtime needs).
+//  - Up to 128 B classes are spaced by the alignment (16 B). Rounding waste there is
+//    bounded by the alignment, not by a ratio: a 17 B request needs 32 B anyway.
+//  - Above 128 B each power-of-two range (2^b, 2^(b+1)] is cut into 8 equal steps of
+//    2^(b-3), so a request rounds up by less than 1/8 of its class: <= 12.5% waste.
+//    That makes size -> class a few shifts (no table, no loop), like mimalloc's bins.
+//  - A class's span is the fewest pages whose tail (span bytes mod object size)
+//    wastes at most 1/8 of the span.
+//  - Objects moved between the cache and the central list per batch: 64 KiB worth,
+//    clamped to [2, 32] (TCMalloc's num_objects_to_move).
+import { readFileSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+
+export const PAGE_SHIFT = 13;                 // 8 KiB allocator pages: see docs/ARCHITECTURE.md
+export const PAGE_SIZE = 1 << PAGE_SHIFT;
+export const MAX_SMALL_SHIFT = 16;            // classes reach 64 KiB; above that, page runs
+export const MAX_SMALL_SIZE = 1 << MAX_SMALL_SHIFT;
+const BATCH_BYTES = 64 * 1024, BATCH_MIN = 2, BATCH_MAX = 32;
+const MAX_TAIL_WASTE = 1 / 8, MAX_ROUND_WASTE = 1 / 8;
+
+// size -> class, the exact formula the allocator compiles (see sizeToClass in the output)
+export function sizeToClass(size) {
+  if (size <= 8) return 1;
+  if (size <= 128) return ((size + 15) >>> 4) + 1;
+  const b = 31 - Math.clz32(size - 1);
+  return 10 + ((b - 7) << 3) + (((size - 1) >>> (b - 3)) & 7);
+}
+export function classToSize(cls) {
+  if (cls <= 1) return cls << 3;
+  if (cls <= 9) return (cls - 1) << 4;
+  const b = 7 + ((cls - 10) >>> 3), j = (cls - 10) & 7;
+  return (9 + j) << (b - 3);
+}
+export const CLASS_COUNT = sizeToClass(MAX_SMALL_SIZE) + 1;   // class 0 is "not a small block"
+
+export function spanPages(size) {
+  let n = Math.ceil(size / PAGE_SIZE);
+  while ((n * PAGE_SIZE) % size > n * PAGE_SIZE * MAX_TAIL_WASTE) n++;
+  return n;
+}
+export function batchSize(size) {
+  return Math.min(BATCH_MAX, Math.max(BATCH_MIN, Math.floor(BATCH_BYTES / size)));
+}
+// offset / size as (offset * magic) >> 32, exact for every offset inside a span (Go's divMagic)
+export function divMagic(size) { return Math.floor(0xffffffff / size) + 1; }
+
+export function buildTable() {
+  const rows = [];
+  let prev = 0;
+  for (let cls = 1; cls < CLASS_COUNT; cls++) {
+    const size = classToSize(cls), pages = spanPages(size), spanBytes = pages * PAGE_SIZE;
+    const objects = Math.floor(spanBytes / size), tail = spanBytes % size;
+    const roundWaste = (size - prev - 1) / size;
+    const align = size >= 16 ? Math.min(16, size & -size) : 8;
+    // worst case: every object holds the smallest request of its class, plus the tail
+    const maxWaste = (spanBytes - objects * (prev + 1)) / spanBytes;
+    rows.push({ cls, size, pages, spanBytes, objects, tail, roundWaste, maxWaste, align, batch: batchSize(size), magic: divMagic(size) });
+    prev = size;
+  }
+  return rows;
+}
+
+function check(rows) {
+  const fail = (m) => { throw new Error("size classes: " + m); };
+  for (const r of rows) {
+    if (r.size > 128 && r.roundWaste > MAX_ROUND_WASTE) fail(`class ${r.cls} rounding waste ${r.roundWaste}`);
+    if (r.size >= 16 && r.size % 16) fail(`class ${r.cls} (${r.size}) is not 16-byte aligned`);
+    if (r.tail > r.spanBytes * MAX_TAIL_WASTE) fail(`class ${r.cls} tail waste`);
+    if (r.pages > 8) fail(`class ${r.cls} span of ${r.pages} pages: the span field holds 3 bits`);
+    for (let off = 0; off <= r.spanBytes; off++) {       // brute-force check of the magic division
+      if (Number((BigInt(off) * BigInt(r.magic)) >> 32n) !== Math.floor(off / r.size)) fail(`divMagic wrong for class ${r.cls} at ${off}`);
+    }
+  }
+  for (let size = 1; size <= MAX_SMALL_SIZE; size++) {   // the formula picks the smallest class that fits
+    const c = sizeToClass(size);
+    if (classToSize(c) < size || (c > 1 && classToSize(c - 1) >= size)) fail(`sizeToClass(${size}) = ${c}`);
+  }
+}
+
+const pct = (x) => (100 * x).toFixed(2).padStart(6) + "%";
+function tableComment(rows) {
+  const head = "// class  bytes/obj  bytes/span  objects  tail waste  round waste  max waste  align  batch";
+  const lines = rows.map((r) =>
+    `// ${String(r.cls).padStart(5)} ${String(r.size).padStart(10)} ${String(r.spanBytes).padStart(11)} ${String(r.objects).padStart(8)} ${String(r.tail).padStart(11)} ${pct(r.roundWaste).padStart(12)} ${pct(r.maxWaste).padStart(10)} ${String(r.align).padStart(6)} ${String(r.batch).padStart(6)}`);
+  return [head, ...lines].join("\n");
+}
+
+export function render() {
+  const rows = buildTable();
+  check(rows);
+  const banner = "// Code generated by scripts/mksizeclasses.mjs — DO NOT EDIT.\n";
+  const as = `${banner}// Size classes: the table below is what the allocator builds at init (it has no data segments).
+// round waste: worst rounding of a request into this class; tail: bytes left at the end of a span;
+// max waste: both together, every object holding the smallest request of its class.
+${tableComment(rows)}
+
+/** Allocator page = 2^PAGE_SHIFT bytes. */
+export const PAGE_SHIFT: u32 = ${PAGE_SHIFT};
+/** Largest size served by a class; larger requests are page runs. */
+export const MAX_SMALL_SIZE: u32 = ${MAX_SMALL_SIZE};
+/** Classes 1..CLASS_COUNT-1; class 0 marks a span that is not made of small objects. */
+export const CLASS_COUNT: u32 = ${CLASS_COUNT};
+
+/** REQUIRES 1 <= size <= MAX_SMALL_SIZE. Shifts only: classes above 128 B are 8 per power of two. */
+// @ts-ignore: decorator
+@inline export function sizeToClass(size: u32): u32 {
+  if (size <= 128) return select<u32>(1, ((size + 15) >> 4) + 1, size <= 8);
+  const b = 31 - clz<u32>(size - 1);
+  return 10 + ((b - 7) << 3) + (((size - 1) >> (b - 3)) & 7);
+}
+
+export function classToSize(cls: u32): u32 {
+  if (cls <= 1) return cls << 3;
+  if (cls <= 9) return (cls - 1) << 4;
+  const b = 7 + ((cls - 10) >> 3);
+  return (9 + ((cls - 10) & 7)) << (b - 3);
+}
+
+/** Fewest pages whose tail wastes at most 1/8 of the span. */
+export function classSpanPages(size: u32): u32 {
+  let n = (size + (1 << PAGE_SHIFT) - 1) >> PAGE_SHIFT;
+  while (((n << PAGE_SHIFT) % size) > ((n << PAGE_SHIFT) >> 3)) n++;
+  return n;
+}
+
+/** Objects per cache<->central transfer: 64 KiB worth, clamped to [${BATCH_MIN}, ${BATCH_MAX}]. */
+export function classBatch(size: u32): u32 {
+  return min<u32>(${BATCH_MAX}, max<u32>(${BATCH_MIN}, ${BATCH_BYTES} / size));
+}
+
+/** offset / size == (offset * magic) >> 32 for every offset within a span (checked by the generator). */
+export function classDivMagic(size: u32): u32 {
+  return <u32>(0xFFFFFFFF / size) + 1;
+}
+`;
+  const ts = `${banner}// The host library's copy of the size classes (see assembly/sizeclasses.ts for the table).
+export const PAGE_SHIFT = ${PAGE_SHIFT};
+export const PAGE_SIZE = ${PAGE_SIZE};
+export const MAX_SMALL_SIZE = ${MAX_SMALL_SIZE};
+export const CLASS_COUNT = ${CLASS_COUNT};
+/** CLASS_SIZES[cls] = bytes per object; index 0 is unused. */
+export const CLASS_SIZES: readonly number[] = [0, ${rows.map((r) => r.size).join(", ")}];
+/** CLASS_SPAN_PAGES[cls] = pages per span of that class. */
+export const CLASS_SPAN_PAGES: readonly number[] = [0, ${rows.map((r) => r.pages).join(", ")}];
+
+/** The allocator's size -> class mapping (1 <= size <= MAX_SMALL_SIZE). */
+export function sizeToClass(size: number): number {
+  if (size <= 8) return 1;
+  if (size <= 128) return ((size + 15) >>> 4) + 1;
+  const b = 31 - Math.clz32(size - 1);
+  return 10 + ((b - 7) << 3) + (((size - 1) >>> (b - 3)) & 7);
+}
+
+/** Bytes a request of \`size\` occupies: its class size, or whole pages above MAX_SMALL_SIZE. */
+export function roundedSize(size: number): number {
+  const s = Math.max(size, 1);
+  if (s <= MAX_SMALL_SIZE) return CLASS_SIZES[sizeToClass(s)];
+  return Math.ceil(s / PAGE_SIZE) * PAGE_SIZE;
+}
+`;
+  return { as, ts, rows };
+}
+
+const root = join(dirname(fileURLToPath(import.meta.url)), "..");
+export const OUTPUTS = { as: join(root, "assembly/sizeclasses.ts"), ts: join(root, "src/sizeclasses.ts") };
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const out = render();
+  if (process.argv.includes("--check")) {
+    for (const k of ["as", "ts"]) {
+      if (readFileSync(OUTPUTS[k], "utf8") !== out[k]) { console.error(`${OUTPUTS[k]} is stale: run npm run gen`); process.exit(1); }
+    }
+  } else {
+    writeFileSync(OUTPUTS.as, out.as);
+    writeFileSync(OUTPUTS.ts, out.ts);
+    console.log(tableComment(out.rows).replace(/^\/\/ /gm, ""));
+  }
+}
