@@ -1,1 +1,415 @@
-export {};
+// asmalloc host library: load build/asmalloc.wasm onto a WebAssembly.Memory and use it from
+// JavaScript with checked arguments, exceptions instead of 0 returns, and views of linear memory
+// that survive memory.grow.
+//
+// This file runs in Node and in browsers: it imports nothing from `node:`. Node users who want
+// the .wasm read from the package's build/ directory use the `asmalloc/node` entry (src/node.ts).
+//
+// Error policy (one rule, everywhere):
+//   - A JS argument that no C call could mean (negative, fractional, NaN, >= 4 GiB sizes and
+//     pointers; alignments that are not powers of two) throws RangeError before the allocator
+//     runs; a non-number throws TypeError.
+//   - A call the allocator refuses throws HeapError, whose `code` names the allocator's Status:
+//     OUT_OF_MEMORY (and SIZE_OVERFLOW) for allocations, FOREIGN / INTERIOR / FREE_PAGES /
+//     DOUBLE_FREE for pointers it does not own. The allocator changes nothing on a refusal (it
+//     only counts it in stats), so the heap stays usable after catching the error.
+//   - `heap.exports` is the raw C ABI for callers who want 0 returns instead.
+import { decodeStats, STATS_FIELDS, type HeapStats } from "./statsfields.js";
+import { PAGE_SIZE } from "./sizeclasses.js";
+import { Status, statusName, type StatusName } from "./status.js";
+
+export { Status, statusName, type StatusName } from "./status.js";
+export { type HeapStats, STATS_FIELDS, decodeStats } from "./statsfields.js";
+export { PAGE_SIZE, MAX_SMALL_SIZE, CLASS_COUNT, CLASS_SIZES, sizeToClass, roundedSize } from "./sizeclasses.js";
+
+/** Bytes in one WebAssembly page, the unit of memory.grow and of the memory options. */
+export const WASM_PAGE_SIZE = 65536;
+/** Pages of 64 KiB a 32-bit memory can have at most (4 GiB). */
+export const MAX_WASM_PAGES = 65536;
+const MAX_U32 = 0xFFFFFFFF;
+
+/** The C ABI the allocator module exports (all values u32 pointers and sizes; i32 in JS, so
+ *  results above 2 GiB come back negative: use `>>> 0`). No argument checking: C semantics. */
+export interface AsmallocExports {
+  /** Sets the heap up at heap_base rounded up to 8 KiB (0: at the end of memory); 1 ok, 0 failed. */
+  init(heapBase: number): number;
+  malloc(size: number): number;
+  free(ptr: number): void;
+  /** free() that returns the Status it ended with (0: freed; otherwise nothing changed). */
+  free_checked(ptr: number): number;
+  realloc(ptr: number, size: number): number;
+  calloc(count: number, size: number): number;
+  aligned_alloc(align: number, size: number): number;
+  /** 0, EINVAL (28) or ENOMEM (48); stores the pointer at memptr. */
+  posix_memalign(memptr: number, align: number, size: number): number;
+  malloc_usable_size(ptr: number): number;
+  /** Status of the last call that failed, cleared by reading. */
+  last_error(): number;
+  /** Fills the stats record (f64 values in STATS_FIELDS order) and returns its address. */
+  heap_stats(): number;
+}
+
+/** What the debug build's `env.report` hook passes on misuse. */
+export interface HeapReport {
+  /** the Status name of the misuse, e.g. "DOUBLE_FREE" */
+  code: StatusName | `UNKNOWN_${number}`;
+  /** the Status number */
+  status: number;
+  /** the pointer concerned */
+  ptr: number;
+  /** extra detail the allocator gives (e.g. a block's size); 0 if none */
+  info: number;
+}
+
+/** Where the allocator module comes from: a compiled module, its bytes, or (async only) a URL
+ *  or fetch Response to stream-compile. */
+export type WasmSource = WebAssembly.Module | BufferSource | URL | string | Response | PromiseLike<Response>;
+
+/** Options of createHeap and createHeapSync. */
+export interface HeapOptions {
+  /** The allocator module. createHeap defaults to build/asmalloc.wasm (or asmalloc.debug.wasm
+   *  with `debug`) next to this package, fetched by URL: that works in browsers and bundlers; in
+   *  Node use the `asmalloc/node` entry, which reads the file. */
+  wasm?: WasmSource;
+  /** Use this memory (e.g. another module's) instead of creating one. The heap takes the memory
+   *  from heapBase (default: the memory's current end) to the end, and grows it at will. */
+  memory?: WebAssembly.Memory;
+  /** Initial size of the memory createHeap creates, in 64 KiB wasm pages (default 1). Not with `memory`. */
+  initialMemory?: number;
+  /** Maximum size of the memory createHeap creates, in 64 KiB wasm pages (default: none, i.e. 4 GiB).
+   *  Allocations beyond it throw HeapError OUT_OF_MEMORY. Not with `memory`. */
+  maximumMemory?: number;
+  /** Address where the heap starts (rounded up to 8 KiB; the allocator never touches memory
+   *  below it). Default: 8192 in a memory createHeap creates (address 0 stays NULL), and the
+   *  current end of memory in a memory passed in. A heap already set up at that base in the same
+   *  memory (by another instance) is attached to, not reset. */
+  heapBase?: number;
+  /** Load the debug build by default (checks every free, poisons freed blocks, reports misuse
+   *  through onReport). Only chooses the default `wasm`. */
+  debug?: boolean;
+  /** Called by the debug build on misuse, before the call returns its failure. Must not throw:
+   *  an exception is caught and logged, because unwinding through the allocator would leave its
+   *  state half-updated. */
+  onReport?: (report: HeapReport) => void;
+}
+
+/** Allocator failures and pointers the heap refuses. */
+export class HeapError extends Error {
+  /** The allocator's Status name, e.g. "OUT_OF_MEMORY", "FOREIGN", "DOUBLE_FREE". */
+  readonly code: StatusName | `UNKNOWN_${number}`;
+  /** The allocator's Status number (see `Status`). */
+  readonly status: number;
+  /** The pointer the call was given (0 for allocations). */
+  readonly ptr: number;
+  /** The heap method that failed, e.g. "free". */
+  readonly op: string;
+
+  constructor(op: string, status: number, ptr = 0, detail = "") {
+    const code = statusName(status);
+    super(`asmalloc ${op}: ${code}${ptr ? ` (ptr ${ptr} = 0x${ptr.toString(16)})` : ""}${detail ? `: ${detail}` : ""}`);
+    this.name = "HeapError";
+    this.code = code;
+    this.status = status;
+    this.ptr = ptr;
+    this.op = op;
+  }
+}
+
+/** A heap in WebAssembly linear memory. Single-threaded: one Heap per thread, and two heaps on
+ *  one memory need different heapBases (or share one heap, not concurrently). */
+export interface Heap {
+  /** The linear memory the heap lives in. Its buffer changes when the heap grows it. */
+  readonly memory: WebAssembly.Memory;
+  /** The raw C ABI (no argument checks, 0 on failure). */
+  readonly exports: AsmallocExports;
+  /** The instance running the allocator. */
+  readonly instance: WebAssembly.Instance;
+  /** Address of the heap's first byte (its header page); the heap never touches memory below. */
+  readonly base: number;
+  /** Whether the debug build was requested (HeapOptions.debug). */
+  readonly debug: boolean;
+
+  /** A block of at least `size` bytes (0 gives a unique minimum block), 16-byte aligned if
+   *  size >= 16, else 8. Contents unspecified. Throws HeapError OUT_OF_MEMORY (or SIZE_OVERFLOW
+   *  near 4 GiB), RangeError for an invalid size. */
+  malloc(size: number): number;
+  /** A zeroed block of count*size bytes. Throws RangeError if either argument is invalid or the
+   *  product is 4 GiB or more, HeapError OUT_OF_MEMORY when memory is exhausted. */
+  calloc(count: number, size: number): number;
+  /** Resizes block `ptr` to `size` bytes, keeping the first min(old, new) bytes; returns the
+   *  (possibly moved) block. ptr 0 allocates; size 0 frees `ptr` and returns 0. A size in the
+   *  block's size class returns ptr itself. Throws HeapError for a pointer the heap does not own
+   *  (nothing changes), or OUT_OF_MEMORY (the old block is still valid and unchanged). */
+  realloc(ptr: number, size: number): number;
+  /** A block of `size` bytes aligned to `align` (a power of two, up to 2 GiB). Throws RangeError
+   *  for other alignments, HeapError OUT_OF_MEMORY when memory is exhausted. Free with free(). */
+  alignedAlloc(align: number, size: number): number;
+  /** Frees block `ptr`; free(0) does nothing. Throws HeapError FOREIGN, INTERIOR, FREE_PAGES or
+   *  DOUBLE_FREE (as far as the build detects it) for a pointer that is not a live block, and
+   *  then changes nothing. */
+  free(ptr: number): void;
+  /** Bytes usable in block `ptr` (>= the size asked for); 0 for ptr 0. Throws HeapError for a
+   *  pointer that is not a live block. */
+  usableSize(ptr: number): number;
+  /** A snapshot of the heap's counters and byte totals. */
+  stats(): HeapStats;
+
+  /** A fresh Uint8Array over [ptr, ptr+length). Like every view of memory.buffer it is detached
+   *  when memory grows (any allocation may grow it): take a new one after allocating. */
+  bytes(ptr: number, length: number): Uint8Array;
+  /** Copies `data` into memory at ptr. */
+  write(ptr: number, data: ArrayLike<number> | ArrayBufferView): void;
+  /** Copies `length` bytes at ptr out of memory. */
+  read(ptr: number, length: number): Uint8Array;
+  /** A view of all of memory, re-created when memory.buffer has changed (after growth).
+   *  Read the property again after any allocation rather than keeping the view. */
+  readonly u8: Uint8Array;
+  /** As `u8`, for 32-bit unsigned words (index = address / 4). */
+  readonly u32: Uint32Array;
+  /** As `u8`, for 32-bit signed words (index = address / 4). */
+  readonly i32: Int32Array;
+  /** As `u8`, for 64-bit floats (index = address / 8). */
+  readonly f64: Float64Array;
+  /** As `u8`, a DataView of all of memory (little-endian accessors). */
+  readonly view: DataView;
+}
+
+// ---- argument checks -------------------------------------------------------------------------
+
+function bad(what: string, value: unknown, rule: string): never {
+  if (typeof value !== "number") throw new TypeError(`asmalloc: ${what} must be a number, got ${typeof value}`);
+  throw new RangeError(`asmalloc: ${what} must be ${rule}, got ${value}`);
+}
+
+/** An integer in [0, 2^32): a size, count or pointer. (x >>> 0 === x rejects NaN, fractions,
+ *  negatives, >= 2^32 and non-numbers in one comparison.) */
+function u32(what: string, x: number): number {
+  if ((x >>> 0) !== x) bad(what, x, "an integer in [0, 2^32)");
+  return x;
+}
+
+function alignment(x: number): number {
+  if ((x >>> 0) !== x || x === 0 || (x & (x - 1)) !== 0) bad("alignment", x, "a power of two below 2^32");
+  return x;
+}
+
+function pages(what: string, x: number | undefined, dflt: number | undefined): number | undefined {
+  if (x === undefined) return dflt;
+  if (!Number.isInteger(x) || x < 0 || x > MAX_WASM_PAGES) bad(what, x, `an integer number of 64 KiB pages in [0, ${MAX_WASM_PAGES}]`);
+  return x;
+}
+
+// ---- loading -----------------------------------------------------------------------------------
+
+function isBufferSource(x: unknown): x is BufferSource {
+  return x instanceof ArrayBuffer || ArrayBuffer.isView(x) ||
+    (typeof SharedArrayBuffer !== "undefined" && x instanceof SharedArrayBuffer);
+}
+
+function isResponse(x: unknown): x is Response {
+  return typeof Response !== "undefined" && x instanceof Response;
+}
+
+/** The default module URL: build/asmalloc[.debug].wasm of this package (this file is dist/src/index.js). */
+export function defaultWasmUrl(debug = false): URL {
+  return new URL(`../../build/asmalloc${debug ? ".debug" : ""}.wasm`, import.meta.url);
+}
+
+/** Compiles the allocator from any WasmSource (fetching URLs, streaming where possible). */
+export async function compileAllocator(source: WasmSource): Promise<WebAssembly.Module> {
+  if (source instanceof WebAssembly.Module) return source;
+  if (isBufferSource(source)) return WebAssembly.compile(source);
+  let response: Response;
+  if (source instanceof URL || typeof source === "string") {
+    const url = source instanceof URL ? source : new URL(source, (globalThis as { location?: { href: string } }).location?.href);
+    if (url.protocol === "file:") {
+      throw new TypeError(`asmalloc: cannot fetch ${url.href}; in Node import from "asmalloc/node", or pass the module's bytes as options.wasm`);
+    }
+    response = await fetch(url);
+  } else {
+    response = await source;
+  }
+  if (!isResponse(response)) throw new TypeError("asmalloc: options.wasm must be a WebAssembly.Module, bytes, a URL or a Response");
+  if (!response.ok) throw new Error(`asmalloc: fetching the allocator failed: ${response.status} ${response.statusText} (${response.url})`);
+  if (typeof WebAssembly.compileStreaming === "function" &&
+      response.headers.get("Content-Type")?.startsWith("application/wasm")) {
+    return WebAssembly.compileStreaming(response);
+  }
+  return WebAssembly.compile(await response.arrayBuffer());
+}
+
+/** Creates a heap, compiling or fetching the allocator as needed. Rejects with HeapError
+ *  INIT_FAILED if the heap cannot be set up (memory cannot hold its first page and metadata),
+ *  RangeError/TypeError for invalid options. */
+export async function createHeap(options: HeapOptions = {}): Promise<Heap> {
+  const module = await compileAllocator(options.wasm ?? defaultWasmUrl(options.debug));
+  return createHeapSync({ ...options, wasm: module });
+}
+
+/** Creates a heap synchronously from a compiled module or its bytes (browsers may refuse to
+ *  compile large modules synchronously on the main thread; prefer createHeap there). Throws like
+ *  createHeap. */
+export function createHeapSync(options: HeapOptions & { wasm: WebAssembly.Module | BufferSource }): Heap {
+  const { wasm } = options;
+  let module: WebAssembly.Module;
+  if (wasm instanceof WebAssembly.Module) module = wasm;
+  else if (isBufferSource(wasm)) module = new WebAssembly.Module(wasm);
+  else throw new TypeError("asmalloc: createHeapSync needs options.wasm as a WebAssembly.Module or its bytes");
+
+  let memory = options.memory;
+  let heapBase = options.heapBase;
+  if (heapBase !== undefined) u32("heapBase", heapBase);
+  if (memory) {
+    if (!(memory instanceof WebAssembly.Memory)) throw new TypeError("asmalloc: options.memory must be a WebAssembly.Memory");
+    if (options.initialMemory !== undefined || options.maximumMemory !== undefined) {
+      throw new TypeError("asmalloc: initialMemory/maximumMemory describe a memory createHeap creates; not with options.memory");
+    }
+    heapBase ??= 0;
+  } else {
+    const initial = pages("initialMemory", options.initialMemory, 1)!;
+    const maximum = pages("maximumMemory", options.maximumMemory, undefined);
+    if (maximum !== undefined && maximum < initial) throw new RangeError(`asmalloc: maximumMemory (${maximum}) < initialMemory (${initial})`);
+    memory = new WebAssembly.Memory(maximum === undefined ? { initial } : { initial, maximum });
+    heapBase ??= PAGE_SIZE;
+  }
+
+  const onReport = options.onReport;
+  const report = (status: number, ptr: number, info: number): void => {
+    if (!onReport) return;
+    try {
+      onReport({ code: statusName(status), status, ptr: ptr >>> 0, info: info >>> 0 });
+    } catch (e) {
+      console.error("asmalloc: onReport threw (ignored):", e);
+    }
+  };
+  // The debug build imports env.report; the release build ignores it (extra imports are allowed).
+  const instance = new WebAssembly.Instance(module, { env: { memory, report } });
+  const exports = instance.exports as unknown as AsmallocExports;
+
+  const base = heapBase === 0 ? roundUp(memory.buffer.byteLength) : Math.max(PAGE_SIZE, roundUp(heapBase));
+  if (!exports.init(heapBase)) {
+    exports.last_error();
+    throw new HeapError("createHeap", Status.INIT_FAILED, 0, `cannot set the heap up at ${base} in a memory of ${memory.buffer.byteLength} bytes`);
+  }
+  return new HeapImpl(memory, exports, instance, base, options.debug ?? false);
+}
+
+function roundUp(x: number): number {
+  return Math.ceil(x / PAGE_SIZE) * PAGE_SIZE;
+}
+
+// ---- the heap ----------------------------------------------------------------------------------
+
+class HeapImpl implements Heap {
+  private buffer: ArrayBuffer | SharedArrayBuffer | null = null;
+  private u8View: Uint8Array | null = null;
+  private u32View: Uint32Array | null = null;
+  private i32View: Int32Array | null = null;
+  private f64View: Float64Array | null = null;
+  private dataView: DataView | null = null;
+  private readonly statsValues = new Float64Array(STATS_FIELDS.length);
+
+  constructor(
+    readonly memory: WebAssembly.Memory,
+    readonly exports: AsmallocExports,
+    readonly instance: WebAssembly.Instance,
+    readonly base: number,
+    readonly debug: boolean,
+  ) {}
+
+  /** Throws the HeapError for the allocator's last failure. */
+  private failed(op: string, ptr: number): never {
+    const status = this.exports.last_error();
+    throw new HeapError(op, status || Status.OUT_OF_MEMORY, ptr);
+  }
+
+  malloc(size: number): number {
+    const p = this.exports.malloc(u32("size", size));
+    if (p === 0) this.failed("malloc", 0);
+    return p >>> 0;
+  }
+
+  calloc(count: number, size: number): number {
+    u32("count", count);
+    u32("size", size);
+    if (count * size > MAX_U32) throw new RangeError(`asmalloc: calloc(${count}, ${size}) is 4 GiB or more`);
+    const p = this.exports.calloc(count, size);
+    if (p === 0) this.failed("calloc", 0);
+    return p >>> 0;
+  }
+
+  realloc(ptr: number, size: number): number {
+    u32("ptr", ptr);
+    u32("size", size);
+    if (size === 0) {   // C: frees and returns 0 (done as a checked free, so misuse throws)
+      if (ptr !== 0) this.free(ptr);
+      return 0;
+    }
+    const q = this.exports.realloc(ptr, size);
+    if (q === 0) this.failed("realloc", ptr);
+    return q >>> 0;
+  }
+
+  alignedAlloc(align: number, size: number): number {
+    const p = this.exports.aligned_alloc(alignment(align), u32("size", size));
+    if (p === 0) this.failed("alignedAlloc", 0);
+    return p >>> 0;
+  }
+
+  free(ptr: number): void {
+    if (u32("ptr", ptr) === 0) return;
+    const status = this.exports.free_checked(ptr);
+    if (status !== 0) {
+      this.exports.last_error();   // already known; clear it
+      throw new HeapError("free", status, ptr);
+    }
+  }
+
+  usableSize(ptr: number): number {
+    if (u32("ptr", ptr) === 0) return 0;
+    const n = this.exports.malloc_usable_size(ptr);
+    if (n === 0) this.failed("usableSize", ptr);
+    return n >>> 0;
+  }
+
+  stats(): HeapStats {
+    const at = this.exports.heap_stats() >>> 0;
+    if (at === 0) throw new HeapError("stats", Status.INIT_FAILED);
+    const view = this.view;   // the record need not be 8-aligned: read through a DataView
+    for (let i = 0; i < this.statsValues.length; i++) this.statsValues[i] = view.getFloat64(at + 8 * i, true);
+    return decodeStats(this.statsValues);
+  }
+
+  bytes(ptr: number, length: number): Uint8Array {
+    u32("ptr", ptr);
+    u32("length", length);
+    if (ptr + length > this.memory.buffer.byteLength) {
+      throw new RangeError(`asmalloc: [${ptr}, ${ptr + length}) is outside memory (${this.memory.buffer.byteLength} bytes)`);
+    }
+    return new Uint8Array(this.memory.buffer, ptr, length);
+  }
+
+  write(ptr: number, data: ArrayLike<number> | ArrayBufferView): void {
+    const src = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : data;
+    this.bytes(ptr, src.length).set(src);
+  }
+
+  read(ptr: number, length: number): Uint8Array {
+    return this.bytes(ptr, length).slice();
+  }
+
+  /** Drops the cached views if memory.buffer is not the one they were made on. */
+  private current(): ArrayBuffer | SharedArrayBuffer {
+    const b = this.memory.buffer;
+    if (b !== this.buffer) {
+      this.buffer = b;
+      this.u8View = this.u32View = this.i32View = this.f64View = this.dataView = null;
+    }
+    return b;
+  }
+  get u8(): Uint8Array { const b = this.current(); return this.u8View ??= new Uint8Array(b); }
+  get u32(): Uint32Array { const b = this.current(); return this.u32View ??= new Uint32Array(b); }
+  get i32(): Int32Array { const b = this.current(); return this.i32View ??= new Int32Array(b); }
+  get f64(): Float64Array { const b = this.current(); return this.f64View ??= new Float64Array(b); }
+  get view(): DataView { const b = this.current(); return this.dataView ??= new DataView(b); }
+}
