@@ -1,7 +1,8 @@
 // CentralFreeList: the middle tier, one per size class. Keeps the class's spans that still
 // have free objects and moves objects to and from the front-end caches in batches; a span
 // whose objects are all free goes back to the page heap. See index.ts for the design.
-import { OFF_CENTRAL, PAGE_SHIFT } from "./config";
+import { OFF_CENTRAL, PAGE_SHIFT, DEBUG } from "./config";
+import { poison } from "./debug";
 import { Span, SpanState } from "./span";
 import { pageHeapAlloc, pageHeapFree } from "./pageheap";
 import { pagemapGet } from "./pagemap";
@@ -49,6 +50,7 @@ function newSmallSpan(cls: u32, c: CentralFreeList): Span | null {
   s.carve = s.start;
   s.limit = s.start + objects * info.size;
   s.allocated = 0;
+  if (DEBUG) poison(s.start, s.limit);   // never-used objects look freed: reuse checks them alike
   c.spans++;
   c.objectsFree += objects;
   heapHeader().smallSpans++;

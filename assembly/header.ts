@@ -8,12 +8,16 @@ import { OFF_CLASSES } from "./config";
   magic: u32;
   /** THREADS: the lock word of the shared tiers (0 free, 1 held, 2 held with waiters) */
   lock: u32;
+  /** HEAP_DEBUG if made by the debug build (its blocks carry tails; its free objects poison) */
+  flags: u32;
   /** bytes of header, metadata chunks and page-map leaves */
   metadataBytes: u32;
   /** large blocks: count and pages */
   largeSpans: u32;
   largePages: u32;
   smallSpans: u32;
+  /** every instance's ThreadCache, linked through CacheHeader.next */
+  caches: u32;
   // event counters (f64: they outgrow 32 bits in long runs)
   memoryGrows: f64;
   reallocMoves: f64;
@@ -25,6 +29,8 @@ import { OFF_CLASSES } from "./config";
   /** DEBUG: bytes requested in blocks in use */
   requestedBytes: f64;
 }
+
+export const HEAP_DEBUG: u32 = 1;
 
 /** Address of the heap header; 0 until init. */
 export let heapBase: usize = 0;

@@ -36,7 +36,6 @@
 // metadata chunks taken from the heap, so it can share any module's memory.
 export { malloc, free, freeChecked as free_checked, realloc, calloc, aligned_alloc, posix_memalign,
   malloc_usable_size } from "./malloc";
-export { stats as heap_stats } from "./stats";
 import { initHeap } from "./init";
 import { lastError } from "./malloc";
 

@@ -1,17 +1,13 @@
 // Setting the heap up: the header page at the base, the class table, the page heap over the
 // memory above it; and, per instance, binding to the heap and making its cache.
 // See index.ts for the design.
-import { PAGE_SIZE, WASM_PAGE_SHIFT, HEADER_MAGIC, OFF_ROOT, CLASS_COUNT } from "./config";
+import { PAGE_SIZE, WASM_PAGE_SHIFT, HEADER_MAGIC, OFF_ROOT, CLASS_COUNT, DEBUG } from "./config";
 import { MAX_SMALL_SIZE, classToSize, classSpanPages, classBatch, classDivMagic } from "./sizeclasses";
-import { STATS_BYTES } from "./statsfields";
-import { setHeapBase, heapHeader, classInfo } from "./header";
+import { setHeapBase, HeapHeader, HEAP_DEBUG, classInfo } from "./header";
 import { pagemapInit } from "./pagemap";
-import { pageHeapInit, pageHeapBind, allocMeta, memoryEnd } from "./pageheap";
+import { pageHeapInit, pageHeapBind, memoryEnd } from "./pageheap";
 import { cacheInit } from "./threadcache";
 import { smallLimit, setSmallLimit } from "./malloc";
-
-/** This instance's stats record (filled by stats()). */
-export let statsRecord: usize = 0;
 
 /** Sets the heap up at `base` rounded up to a page, or at the end of memory if base is 0; the
  *  memory between the base and the end of memory becomes the heap's. An instance whose base
@@ -27,14 +23,13 @@ export function initHeap(base: usize): bool {
     if (memory.grow(<i32>((base + PAGE_SIZE - memEnd + 0xFFFF) >> WASM_PAGE_SHIFT)) < 0) return false;
     memEnd = memoryEnd();
   }
-  setHeapBase(base);
-  pagemapInit(base + OFF_ROOT);
-  const h = heapHeader();
-  if (h.magic == HEADER_MAGIC) {
-    pageHeapBind(base);
-  } else {
+  const h = changetype<HeapHeader>(base);
+  if (!bindHeap(base)) {
+    setHeapBase(base);
+    pagemapInit(base + OFF_ROOT);
     memory.fill(base, 0, PAGE_SIZE);
     h.metadataBytes = PAGE_SIZE;
+    h.flags = DEBUG ? HEAP_DEBUG : 0;
     for (let cls: u32 = 1; cls < CLASS_COUNT; cls++) {
       const info = classInfo(cls), size = classToSize(cls);
       info.size = size;
@@ -45,9 +40,17 @@ export function initHeap(base: usize): bool {
     if (!pageHeapInit(base, memEnd, false)) return abandon();
     h.magic = HEADER_MAGIC;
   }
-  statsRecord = allocMeta(STATS_BYTES);
-  if (!statsRecord || !cacheInit()) return abandon();
+  if (!cacheInit()) return abandon();
   setSmallLimit(MAX_SMALL_SIZE);
+  return true;
+}
+
+/** Points this instance's globals at the heap whose header is at `base`, if there is one. */
+export function bindHeap(base: usize): bool {
+  if (load<u32>(base) != HEADER_MAGIC) return false;
+  setHeapBase(base);
+  pagemapInit(base + OFF_ROOT);
+  pageHeapBind(base);
   return true;
 }
 

@@ -2,14 +2,15 @@
 // Fast paths pop and push the front-end cache and are leaves; everything else is *Slow.
 // See index.ts for the design.
 import { PAGE_SHIFT, PAGE_SIZE, MIN_ALIGN, Status, DEBUG } from "./config";
-import { MAX_SMALL_SIZE, CLASS_COUNT, sizeToClass, classToSize } from "./sizeclasses";
+import { MAX_SMALL_SIZE, sizeToClass, classToSize } from "./sizeclasses";
 import { Span, SpanState } from "./span";
 import { pagemapGet, spanOf } from "./pagemap";
-import { heapBase, heapHeader, classInfo } from "./header";
+import { heapBase, heapHeader } from "./header";
 import { cacheList, cacheFetchSlow, cacheOverflowSlow } from "./threadcache";
 import { largeAlloc, largeAllocForGrowth, largeFree, largeResizeInPlace } from "./largeblock";
 import { initHeap } from "./init";
 import { pageHeapEnd, memoryEnd } from "./pageheap";
+import { debugMalloc, debugFree, debugRealloc, debugAdopt, debugRequested, DEBUG_EXTRA } from "./debug";
 
 /** MAX_SMALL_SIZE once the heap is set up, 0 before: `size - 1 < smallLimit` then sends every
  *  call down the slow path, which sets the heap up, with no separate "initialised?" test. */
@@ -22,7 +23,7 @@ export function setSmallLimit(limit: usize): void {
 /** Why the last failing call failed (Status); cleared by reading it. */
 export let lastError: u32 = Status.OK;
 
-function fail(status: Status): usize {
+export function fail(status: Status): usize {
   lastError = status;
   const h = heapHeader();
   if (!heapBase) return 0;
@@ -34,7 +35,15 @@ function fail(status: Status): usize {
 
 // ---- malloc -------------------------------------------------------------------------------
 
+/** A block of at least `size` bytes, or 0 (lastError says why). The debug build wraps every
+ *  block with a canary and its requested size (debug.ts). */
 export function malloc(size: usize): usize {
+  return DEBUG ? debugMalloc(size) : allocBlock(size);
+}
+
+/** The allocation fast path: pop the cache's list of the class, a leaf. */
+// @ts-ignore: decorator
+@inline export function allocBlock(size: usize): usize {
   if (size - 1 < smallLimit) {
     const list = cacheList(sizeToClass(<u32>size));
     const p = list.head;
@@ -48,16 +57,13 @@ export function malloc(size: usize): usize {
 }
 
 function mallocSlow(size: usize): usize {
-  if (!smallLimit) {
-    if (!initHeap(0)) return fail(Status.OUT_OF_MEMORY);
-    return malloc(size);
-  }
+  if (!smallLimit && !initHeap(0)) return fail(Status.OUT_OF_MEMORY);
   if (size <= MAX_SMALL_SIZE) return mallocClass(sizeToClass(max<u32>(<u32>size, 1)));
   const p = largeAlloc(size, PAGE_SIZE);
   return p ? p : fail(Status.OUT_OF_MEMORY);
 }
 
-function mallocClass(cls: u32): usize {
+export function mallocClass(cls: u32): usize {
   const list = cacheList(cls);
   const p = list.head;
   if (p) {
@@ -77,6 +83,12 @@ export function free(p: usize): void {
 
 /** free() that says what it did: Status.OK, or why it refused (then nothing changed). */
 export function freeChecked(p: usize): u32 {
+  return DEBUG ? debugFree(p) : freeBlock(p);
+}
+
+/** The free fast path: push on the cache's list of the block's class. */
+// @ts-ignore: decorator
+@inline export function freeBlock(p: usize): u32 {
   const sp = pagemapGet(<u32>p);
   if (sp) {
     const s = changetype<Span>(sp);
@@ -115,7 +127,7 @@ function freeSlow(p: usize): u32 {
 }
 
 /** Is p the start of a block the heap handed out? OK, or the reason it is not. */
-function classify(p: usize, s: Span | null): Status {
+export function classify(p: usize, s: Span | null): Status {
   if (!s) {
     const raw = pagemapGet(<u32>p);
     return raw && changetype<Span>(raw).state == SpanState.FREE ? Status.FREE_PAGES : Status.FOREIGN;
@@ -129,7 +141,7 @@ function classify(p: usize, s: Span | null): Status {
 }
 
 /** The span of block p, or null (counted, and lastError set) if p is not a live block start. */
-function blockSpan(p: usize): Span | null {
+export function blockSpan(p: usize): Span | null {
   const s = spanOf(<u32>p);
   const status = classify(p, s);
   if (status != Status.OK) { fail(status); return null; }
@@ -142,6 +154,11 @@ export function malloc_usable_size(p: usize): usize {
   if (!p) return 0;
   const s = blockSpan(p);
   if (!s) return 0;
+  return DEBUG ? debugRequested(p, s) : blockBytes(s);
+}
+
+/** Bytes in the block of span s: its class size, or its pages. */
+export function blockBytes(s: Span): usize {
   return s.state == SpanState.SMALL ? <usize>s.objSize : <usize>(s.npages << PAGE_SHIFT);
 }
 
@@ -152,7 +169,7 @@ export function calloc(n: usize, size: usize): usize {
   if (!p) return 0;
   if (total > MAX_SMALL_SIZE) {
     const s = changetype<Span>(pagemapGet(<u32>p));
-    if (s.zeroed) {   // pages fresh from memory.grow are zero already
+    if (s.state == SpanState.LARGE && s.zeroed) {   // pages fresh from memory.grow are zero already
       s.zeroed = 0;
       return p;
     }
@@ -162,6 +179,7 @@ export function calloc(n: usize, size: usize): usize {
 }
 
 export function realloc(p: usize, size: usize): usize {
+  if (DEBUG) return debugRealloc(p, size);
   if (!p) return malloc(size);
   const s = blockSpan(p);
   if (!s) return 0;
@@ -197,8 +215,14 @@ export function realloc(p: usize, size: usize): usize {
 }
 
 /** REQUIRES alignBytes a power of two. */
-function alignedAllocImpl(alignBytes: usize, size: usize): usize {
-  if (alignBytes <= MIN_ALIGN) return malloc(size);
+function alignedAlloc(alignBytes: usize, size: usize): usize {
+  if (!DEBUG) return alignedBlock(alignBytes, size);
+  if (size > <usize>-1 - DEBUG_EXTRA) return fail(Status.SIZE_OVERFLOW);
+  return debugAdopt(alignedBlock(alignBytes, size + DEBUG_EXTRA), size);
+}
+
+function alignedBlock(alignBytes: usize, size: usize): usize {
+  if (alignBytes <= MIN_ALIGN) return allocBlock(size);
   if (!smallLimit && !initHeap(0)) return fail(Status.OUT_OF_MEMORY);
   if (size <= MAX_SMALL_SIZE && alignBytes <= PAGE_SIZE) {
     // spans start on a page, so a class whose size is a multiple of the alignment keeps every
@@ -214,7 +238,7 @@ function alignedAllocImpl(alignBytes: usize, size: usize): usize {
 
 export function aligned_alloc(alignBytes: usize, size: usize): usize {
   if (!alignBytes || (alignBytes & (alignBytes - 1))) return fail(Status.BAD_ALIGNMENT);
-  return alignedAllocImpl(alignBytes, size);
+  return alignedAlloc(alignBytes, size);
 }
 
 const EINVAL: i32 = 28;   // WASI errno values (wasi-libc's <errno.h>)
@@ -230,7 +254,7 @@ export function posix_memalign(memptr: usize, alignBytes: usize, size: usize): i
     fail(Status.FOREIGN);
     return EINVAL;
   }
-  const p = alignedAllocImpl(alignBytes, size);
+  const p = alignedAlloc(alignBytes, size);
   if (!p) return ENOMEM;
   store<u32>(memptr, <u32>p);
   return 0;

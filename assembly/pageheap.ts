@@ -404,3 +404,26 @@ export function pageHeapFreeRuns(): u32 { return ph.freeRuns; }
 export function pageHeapStart(): u32 { return ph.start; }
 export function pageHeapEnd(): u32 { return ph.end; }
 export function pageHeapTop(): u32 { return ph.top; }
+
+/** Checks the free lists against the page map walk's totals (see check.ts): every run on list
+ *  n is FREE, not the top, of min(npages, BIG_RUN) == n, doubly linked; the bitmap says which
+ *  lists are non-empty; runs and pages add up. Returns the first bad record, 0 if none, or
+ *  1 when the totals disagree. */
+export function pageHeapCheckLists(runsSeen: u32, pagesSeen: u32): usize {
+  if (runsSeen != ph.freeRuns || pagesSeen != ph.freePages) return 1;
+  const top = changetype<Span>(ph.top);
+  if (top && (top.state != SpanState.FREE || spanEnd(top) != ph.end)) return changetype<usize>(top);
+  let listed: u32 = 0;
+  for (let n: u32 = 1; n <= BIG_RUN; n++) {
+    const first = load<u32>(listHead(n));
+    const bit = (load<u32>(bitsWord(n >> 5)) >> (n & 31)) & 1;
+    if ((first != 0) != (bit != 0)) return listHead(n);
+    let prev: u32 = 0;
+    for (let s = changetype<Span>(first); s; s = changetype<Span>(s.next)) {
+      if (s.state != SpanState.FREE || changetype<u32>(s) == ph.top || min<u32>(s.npages, BIG_RUN) != n ||
+          s.prev != prev || ++listed > ph.freeRuns) return changetype<usize>(s);
+      prev = changetype<u32>(s);
+    }
+  }
+  return listed + (top ? 1 : 0) == ph.freeRuns ? 0 : 1;
+}

@@ -3,7 +3,7 @@
 // max_length slow start, within a byte budget for the whole cache. See index.ts for the design.
 import { CLASS_COUNT, CACHE_BUDGET, CACHE_MAX_LENGTH, CACHE_MAX_OVERAGES } from "./config";
 import { centralFetch, centralRelease } from "./central";
-import { classInfo } from "./header";
+import { classInfo, heapHeader } from "./header";
 import { allocMeta } from "./pageheap";
 import { lockHeap, unlockHeap } from "./lock";
 
@@ -11,26 +11,36 @@ import { lockHeap, unlockHeap } from "./lock";
 @unmanaged export class CacheList {
   /** free objects of this class, linked through their first word */
   head: u32;
-  /** objects on the list; length <= maxLength except inside a free that then releases */
+  /** objects on the list; length <= max(maxLength, 1) (the last object freed is kept) */
   length: u32;
   /** adaptive bound: grows on misses (slow start), shrinks after CACHE_MAX_OVERAGES overflows */
   maxLength: u32;
   overages: u32;
 }
 
-@unmanaged class CacheHeader {
+@unmanaged export class CacheHeader {
   /** sum over classes of maxLength * size <= CACHE_BUDGET: bounds the bytes the cache holds */
   capacityBytes: u32;
   /** next class to take capacity from when the budget is used up (round robin) */
   victim: u32;
+  /** every instance's cache is on the heap's list (HeapHeader.caches), for stats and checks */
+  next: u32;
 }
 
 /** This instance's cache; 0 until init. */
 export let cacheBase: usize = 0;
 
 export function cacheInit(): bool {
-  cacheBase = allocMeta(CLASS_COUNT << 4);
-  return cacheBase != 0;
+  lockHeap();
+  const c = allocMeta(CLASS_COUNT << 4);
+  if (c) {
+    const h = heapHeader();
+    changetype<CacheHeader>(c).next = h.caches;
+    h.caches = <u32>c;
+  }
+  unlockHeap();
+  cacheBase = c;
+  return c != 0;
 }
 
 // @ts-ignore: decorator
@@ -71,7 +81,15 @@ export function cacheFetchSlow(cls: u32): usize {
 export function cacheOverflowSlow(cls: u32): void {
   const list = cacheList(cls);
   const batch = classInfo(cls).batch;
+  // The object just freed stays: at the head of the list it is what catches an immediate
+  // double free for free (see freeBlock).
+  const keep = list.head;
+  list.head = load<u32>(keep);
+  list.length--;
   release(cls, min<u32>(list.length, batch));
+  store<u32>(keep, list.head);
+  list.head = keep;
+  list.length++;
   if (list.maxLength < batch) growMaxLength(cls, 1);
   else if (list.maxLength > batch && ++list.overages > CACHE_MAX_OVERAGES) {
     shrinkMaxLength(cls, list.maxLength - batch);
@@ -114,12 +132,4 @@ function shrinkMaxLength(cls: u32, to: u32): void {
 export function cacheFlush(): void {
   for (let cls: u32 = 1; cls < CLASS_COUNT; cls++) shrinkMaxLength(cls, 0);
   cacheHeader().victim = 0;
-}
-
-/** Bytes of free objects this cache holds. */
-export function cacheBytes(): f64 {
-  let total: f64 = 0;
-  if (!cacheBase) return 0;
-  for (let cls: u32 = 1; cls < CLASS_COUNT; cls++) total += <f64>cacheList(cls).length * classInfo(cls).size;
-  return total;
 }

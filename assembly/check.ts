@@ -1,0 +1,198 @@
+// check(): walks every tier and verifies its invariants. Part of the inspector module
+// (inspect.ts); the randomized tests call it after every sequence. See index.ts for the design.
+import { PAGE_SHIFT, PAGE_SIZE, CLASS_COUNT, CACHE_BUDGET, HEADER_MAGIC } from "./config";
+import { Span, SpanState, spanEnd } from "./span";
+import { pagemapGet } from "./pagemap";
+import { heapBase, heapHeader, classInfo, HEAP_DEBUG } from "./header";
+import { centralList } from "./central";
+import { CacheHeader, CacheList } from "./threadcache";
+import { pageHeapStart, pageHeapEnd, pageHeapCheckLists } from "./pageheap";
+import { POISON } from "./debug";
+
+/** What check() found broken (0: nothing). */
+export const enum Broken {
+  NONE = 0,
+  /** the header's magic or base is wrong */
+  HEADER = 1,
+  /** spans overlap, are empty, or run past the heap */
+  TILING = 2,
+  /** a page of an in-use span, or an end page of a free one, does not map to its span */
+  PAGEMAP = 3,
+  /** two free runs are adjacent (should have been coalesced) */
+  COALESCE = 4,
+  /** the page heap's free lists, bitmap or totals disagree with the page walk */
+  FREE_LISTS = 5,
+  /** a small span's fields or counting equation, or a free object outside/misaligned */
+  SPAN_OBJECTS = 6,
+  /** an object is free twice (twice on one list, or on two lists) */
+  DUPLICATE = 7,
+  /** a central list's counts or its list of non-empty spans disagree with the spans */
+  CENTRAL = 8,
+  /** a cache list's length, bound, budget or objects are wrong */
+  CACHE = 9,
+  /** large-block totals disagree with the spans */
+  LARGE = 10,
+}
+
+/** Address of the record or object where check() found the problem. */
+export let brokenAt: usize = 0;
+
+function broken(what: Broken, at: usize): Broken {
+  brokenAt = at;
+  return what;
+}
+
+// Tallies per class, in scratch memory supplied by the caller: spans, objects out, objects free,
+// spans with free objects.
+// @ts-ignore: decorator
+@inline function tally(scratch: usize, cls: u32, field: u32): usize {
+  return scratch + (cls << 4) + (field << 2);
+}
+
+/** Verifies every invariant. `scratch` is CLASS_COUNT * 16 bytes the function may overwrite. */
+export function checkHeap(scratch: usize): Broken {
+  brokenAt = 0;
+  const h = heapHeader();
+  if (!heapBase || h.magic != HEADER_MAGIC) return broken(Broken.HEADER, heapBase);
+  memory.fill(scratch, 0, CLASS_COUNT << 4);
+  let runs: u32 = 0, freePages: u32 = 0, largePages: u32 = 0, largeSpans: u32 = 0, smallSpans: u32 = 0;
+  let prevFree = false;
+  const end = pageHeapEnd();
+  for (let a = pageHeapStart(); a < end; ) {
+    const raw = pagemapGet(a);
+    const s = changetype<Span>(raw);
+    if (!raw || s.state == SpanState.DEAD || s.start != a) {   // metadata, leaves or a gap
+      a += PAGE_SIZE;
+      prevFree = false;
+      continue;
+    }
+    if (!s.npages || spanEnd(s) > end || spanEnd(s) <= a) return broken(Broken.TILING, raw);
+    if (s.state == SpanState.FREE) {
+      if (prevFree) return broken(Broken.COALESCE, raw);
+      if (pagemapGet(spanEnd(s) - PAGE_SIZE) != raw) return broken(Broken.PAGEMAP, raw);
+      runs++;
+      freePages += s.npages;
+      prevFree = true;
+    } else {
+      for (let p = a; p < spanEnd(s); p += PAGE_SIZE) if (pagemapGet(p) != raw) return broken(Broken.PAGEMAP, p);
+      if (s.state == SpanState.LARGE) {
+        largePages += s.npages;
+        largeSpans++;
+      } else if (s.state == SpanState.SMALL) {
+        const r = checkSmallSpan(s, scratch);
+        if (r != Broken.NONE) return r;
+        smallSpans++;
+      } else return broken(Broken.TILING, raw);
+      prevFree = false;
+    }
+    a = spanEnd(s);
+  }
+  const bad = pageHeapCheckLists(runs, freePages);
+  if (bad) return broken(Broken.FREE_LISTS, bad);
+  if (largePages != h.largePages || largeSpans != h.largeSpans) return broken(Broken.LARGE, heapBase);
+  if (smallSpans != h.smallSpans) return broken(Broken.CENTRAL, heapBase);
+  const r = checkCentral(scratch);
+  if (r != Broken.NONE) return r;
+  const c = checkCaches();
+  if (c != Broken.NONE) return c;
+  return checkDuplicates();
+}
+
+function checkSmallSpan(s: Span, scratch: usize): Broken {
+  const cls = s.cls;
+  if (cls == 0 || cls >= CLASS_COUNT) return broken(Broken.SPAN_OBJECTS, changetype<usize>(s));
+  const info = classInfo(cls);
+  const size = info.size;
+  const objects = (s.npages << PAGE_SHIFT) / size;
+  if (s.objSize != size || s.divMagic != info.divMagic || s.npages != info.spanPages ||
+      s.limit != s.start + objects * size || s.carve < s.start || s.carve > s.limit ||
+      (s.carve - s.start) % size) return broken(Broken.SPAN_OBJECTS, changetype<usize>(s));
+  let free: u32 = 0;
+  for (let p = s.freeList; p; p = load<u32>(p)) {
+    if (p < s.start || p >= s.carve || (p - s.start) % size || ++free > objects) return broken(Broken.SPAN_OBJECTS, p);
+  }
+  const uncarved = (s.limit - s.carve) / size;
+  if (s.allocated + free + uncarved != objects || s.allocated == 0) return broken(Broken.SPAN_OBJECTS, changetype<usize>(s));
+  store<u32>(tally(scratch, cls, 0), load<u32>(tally(scratch, cls, 0)) + 1);
+  store<u32>(tally(scratch, cls, 1), load<u32>(tally(scratch, cls, 1)) + s.allocated);
+  store<u32>(tally(scratch, cls, 2), load<u32>(tally(scratch, cls, 2)) + free + uncarved);
+  if (free + uncarved) store<u32>(tally(scratch, cls, 3), load<u32>(tally(scratch, cls, 3)) + 1);
+  return Broken.NONE;
+}
+
+function checkCentral(scratch: usize): Broken {
+  for (let cls: u32 = 1; cls < CLASS_COUNT; cls++) {
+    const c = centralList(cls);
+    if (c.spans != load<u32>(tally(scratch, cls, 0)) || c.objectsOut != load<u32>(tally(scratch, cls, 1)) ||
+        c.objectsFree != load<u32>(tally(scratch, cls, 2))) return broken(Broken.CENTRAL, changetype<usize>(c));
+    let listed: u32 = 0, prev: u32 = 0;
+    for (let s = changetype<Span>(c.nonempty); s; s = changetype<Span>(s.next)) {
+      if (s.state != SpanState.SMALL || s.cls != cls || s.prev != prev || (!s.freeList && s.carve >= s.limit) ||
+          ++listed > c.spans) return broken(Broken.CENTRAL, changetype<usize>(s));
+      prev = changetype<u32>(s);
+    }
+    if (listed != load<u32>(tally(scratch, cls, 3))) return broken(Broken.CENTRAL, changetype<usize>(c));
+  }
+  return Broken.NONE;
+}
+
+/** Is p an object of class cls that the heap handed out (so it may sit in a cache)? */
+function isHandedOut(p: u32, cls: u32): bool {
+  const raw = pagemapGet(p);
+  if (!raw) return false;
+  const s = changetype<Span>(raw);
+  return s.state == SpanState.SMALL && s.cls == cls && p >= s.start && p < s.carve && (p - s.start) % s.objSize == 0;
+}
+
+function checkCaches(): Broken {
+  for (let c = heapHeader().caches; c; c = changetype<CacheHeader>(c).next) {
+    let capacity: u32 = 0;
+    for (let cls: u32 = 1; cls < CLASS_COUNT; cls++) {
+      const list = changetype<CacheList>(c + (cls << 4));
+      let n: u32 = 0;
+      for (let p = list.head; p; p = load<u32>(p)) {
+        if (!isHandedOut(p, cls) || ++n > list.length) return broken(Broken.CACHE, p ? <usize>p : changetype<usize>(list));
+      }
+      if (n != list.length || n > max<u32>(list.maxLength, 1) || n > centralList(cls).objectsOut) return broken(Broken.CACHE, changetype<usize>(list));
+      capacity += list.maxLength * classInfo(cls).size;
+    }
+    const ch = changetype<CacheHeader>(c);
+    if (capacity != ch.capacityBytes || capacity > CACHE_BUDGET) return broken(Broken.CACHE, c);
+  }
+  return Broken.NONE;
+}
+
+// Duplicates: every free object (on a span's free list or in a cache) is marked in its second
+// word, which a free object does not use; an object reached twice is free twice. Three passes
+// (clear, mark, restore), so that garbage that happens to equal the mark cannot mislead.
+const MARK: u32 = 0x5EE17A6;
+
+function forEachFreeObject(pass: u32): Broken {
+  const restore: u32 = heapHeader().flags & HEAP_DEBUG ? POISON : 0;
+  for (let cls: u32 = 1; cls < CLASS_COUNT; cls++) {
+    for (let s = changetype<Span>(centralList(cls).nonempty); s; s = changetype<Span>(s.next)) {
+      for (let p = s.freeList; p; p = load<u32>(p)) if (visit(p, pass, restore)) return broken(Broken.DUPLICATE, p);
+    }
+    for (let c = heapHeader().caches; c; c = changetype<CacheHeader>(c).next) {
+      for (let p = changetype<CacheList>(c + (cls << 4)).head; p; p = load<u32>(p)) if (visit(p, pass, restore)) return broken(Broken.DUPLICATE, p);
+    }
+  }
+  return Broken.NONE;
+}
+
+function visit(p: u32, pass: u32, restore: u32): bool {
+  const w = <usize>p + 4;
+  if (pass == 0) store<u32>(w, 0);
+  else if (pass == 1) {
+    if (load<u32>(w) == MARK) return true;
+    store<u32>(w, MARK);
+  } else store<u32>(w, restore);
+  return false;
+}
+
+function checkDuplicates(): Broken {
+  forEachFreeObject(0);
+  const r = forEachFreeObject(1);
+  forEachFreeObject(2);
+  return r;
+}
