@@ -15,7 +15,7 @@
 //     only counts it in stats), so the heap stays usable after catching the error.
 //   - `heap.exports` is the raw C ABI for callers who want 0 returns instead.
 import { decodeStats, STATS_FIELDS, type HeapStats } from "./statsfields.js";
-import { PAGE_SIZE } from "./sizeclasses.js";
+import { PAGE_SIZE, CLASS_COUNT } from "./sizeclasses.js";
 import { Status, statusName, type StatusName } from "./status.js";
 
 export { Status, statusName, type StatusName } from "./status.js";
@@ -45,9 +45,83 @@ export interface AsmallocExports {
   malloc_usable_size(ptr: number): number;
   /** Status of the last call that failed, cleared by reading. */
   last_error(): number;
-  /** Fills the stats record (f64 values in STATS_FIELDS order) and returns its address. */
-  heap_stats(): number;
 }
+
+/** What the inspector module (build/asmalloc.inspect.wasm) exports: it shares the heap's memory
+ *  and reads the heap's state, so the allocator module itself stays small. */
+export interface InspectorExports {
+  /** Binds to the heap whose header is at heapBase (takes 8 KiB of heap metadata, once); 1 ok, 0 no heap there. */
+  bind(heapBase: number): number;
+  /** Fills the stats record (f64 values in STATS_FIELDS order) and returns its address. */
+  stats(): number;
+  /** 0 if every heap invariant holds, else a Broken code (see BROKEN_NAMES); check_where() says where. */
+  check(): number;
+  check_where(): number;
+  /** Fills the class profile (CLASS_COUNT rows of 6 u32: size, spans, inUse, cached, free, spanPages) and returns its address. */
+  class_profile(): number;
+  /** Writes up to HEAP_MAP_MAX entries (start, npages, kind, cls) for the spans from `from`; returns the count. */
+  heap_map(from: number): number;
+  heap_map_at(): number;
+  readonly HEAP_MAP_MAX: WebAssembly.Global;
+}
+
+/** What check() can find broken, by the inspector's Broken code (copied from assembly/check.ts;
+ *  tests/unit/abi.test.ts keeps the copy honest). */
+export const BROKEN_NAMES = ["NONE", "HEADER", "TILING", "PAGEMAP", "COALESCE", "FREE_LISTS",
+  "SPAN_OBJECTS", "DUPLICATE", "CENTRAL", "CACHE", "LARGE"] as const;
+/** The name of a Broken code, e.g. "COALESCE". */
+export type BrokenName = (typeof BROKEN_NAMES)[number];
+
+/** Thrown by Heap.check(): a heap invariant does not hold (memory was corrupted, by the program
+ *  writing outside its blocks or by an allocator bug). The heap should not be used further. */
+export class HeapCorruptionError extends Error {
+  /** what is broken */
+  readonly what: BrokenName | `UNKNOWN_${number}`;
+  /** the inspector's Broken code */
+  readonly broken: number;
+  /** address of the record or object where the problem was found */
+  readonly at: number;
+  constructor(broken: number, at: number) {
+    const what = BROKEN_NAMES[broken] ?? `UNKNOWN_${broken}` as const;
+    super(`asmalloc check: heap corrupted: ${what} at ${at} (0x${at.toString(16)})`);
+    this.name = "HeapCorruptionError";
+    this.what = what;
+    this.broken = broken;
+    this.at = at;
+  }
+}
+
+/** One size class in Heap.classProfile(). */
+export interface ClassProfileRow {
+  cls: number;
+  /** bytes per object */
+  size: number;
+  /** spans of this class */
+  spans: number;
+  /** objects the program holds */
+  inUse: number;
+  /** free objects in this instance's cache */
+  cached: number;
+  /** free objects in the spans (central lists) */
+  free: number;
+  /** pages per span */
+  spanPages: number;
+}
+
+/** One run of pages in Heap.heapMap(). */
+export interface HeapMapEntry {
+  /** address of the first page */
+  start: number;
+  /** length in allocator pages (PAGE_SIZE bytes) */
+  pages: number;
+  /** what the pages hold: free pages, a span of small objects, a large block, or heap metadata
+   *  (header, span records, page-map leaves, and memory others grew in between) */
+  kind: "free" | "small" | "large" | "metadata";
+  /** size class of a "small" span, else 0 */
+  cls: number;
+}
+/** Heap-map kinds by the inspector's code (a SpanState, or 4 = METADATA; assembly/span.ts, profile.ts). */
+const MAP_KINDS: readonly (HeapMapEntry["kind"] | undefined)[] = [undefined, "free", "small", "large", "metadata"];
 
 /** What the debug build's `env.report` hook passes on misuse. */
 export interface HeapReport {
@@ -65,12 +139,19 @@ export interface HeapReport {
  *  or fetch Response to stream-compile. */
 export type WasmSource = WebAssembly.Module | BufferSource | URL | string | Response | PromiseLike<Response>;
 
+/** Synchronous createHeapSync's options: modules must be compiled or given as bytes. */
+export type SyncHeapOptions = HeapOptions & { wasm: WebAssembly.Module | BufferSource; inspector?: WebAssembly.Module | BufferSource | false };
+
 /** Options of createHeap and createHeapSync. */
 export interface HeapOptions {
   /** The allocator module. createHeap defaults to build/asmalloc.wasm (or asmalloc.debug.wasm
    *  with `debug`) next to this package, fetched by URL: that works in browsers and bundlers; in
    *  Node use the `asmalloc/node` entry, which reads the file. */
   wasm?: WasmSource;
+  /** The inspector module (build/asmalloc.inspect.wasm), which stats(), check(), classProfile() and
+   *  heapMap() need; defaults like `wasm`. `false`: none (those methods then throw). It is
+   *  instantiated now but bound to the heap at the first such call, which takes 8 KiB of metadata. */
+  inspector?: WasmSource | false;
   /** Use this memory (e.g. another module's) instead of creating one. The heap takes the memory
    *  from heapBase (default: the memory's current end) to the end, and grows it at will. */
   memory?: WebAssembly.Memory;
@@ -151,8 +232,17 @@ export interface Heap {
   /** Bytes usable in block `ptr` (>= the size asked for); 0 for ptr 0. Throws HeapError for a
    *  pointer that is not a live block. */
   usableSize(ptr: number): number;
-  /** A snapshot of the heap's counters and byte totals. */
+  /** A snapshot of the heap's counters and byte totals (needs the inspector module). */
   stats(): HeapStats;
+  /** Verifies every invariant of every tier (a walk of the whole heap: O(heap size)); throws
+   *  HeapCorruptionError if one is broken. Needs the inspector module. */
+  check(): void;
+  /** Per size class: objects in use, cached, free in spans, and spans (needs the inspector). */
+  classProfile(): ClassProfileRow[];
+  /** The heap's pages from its first span to its end, run by run (needs the inspector). */
+  heapMap(): HeapMapEntry[];
+  /** The inspector's raw exports, or null if the heap was made without it. */
+  readonly inspector: InspectorExports | null;
 
   /** A fresh Uint8Array over [ptr, ptr+length). Like every view of memory.buffer it is detached
    *  when memory grows (any allocation may grow it): take a new one after allocating. */
@@ -210,9 +300,10 @@ function isResponse(x: unknown): x is Response {
   return typeof Response !== "undefined" && x instanceof Response;
 }
 
-/** The default module URL: build/asmalloc[.debug].wasm of this package (this file is dist/src/index.js). */
-export function defaultWasmUrl(debug = false): URL {
-  return new URL(`../../build/asmalloc${debug ? ".debug" : ""}.wasm`, import.meta.url);
+/** The default module URL: build/asmalloc[.debug|.inspect].wasm of this package (this file is
+ *  dist/src/index.js). */
+export function defaultWasmUrl(variant: "release" | "debug" | "inspect" = "release"): URL {
+  return new URL(`../../build/asmalloc${variant === "release" ? "" : "." + variant}.wasm`, import.meta.url);
 }
 
 /** Compiles the allocator from any WasmSource (fetching URLs, streaming where possible). */
@@ -242,19 +333,19 @@ export async function compileAllocator(source: WasmSource): Promise<WebAssembly.
  *  INIT_FAILED if the heap cannot be set up (memory cannot hold its first page and metadata),
  *  RangeError/TypeError for invalid options. */
 export async function createHeap(options: HeapOptions = {}): Promise<Heap> {
-  const module = await compileAllocator(options.wasm ?? defaultWasmUrl(options.debug));
-  return createHeapSync({ ...options, wasm: module });
+  const [wasm, inspector] = await Promise.all([
+    compileAllocator(options.wasm ?? defaultWasmUrl(options.debug ? "debug" : "release")),
+    options.inspector === false ? false as const : compileAllocator(options.inspector ?? defaultWasmUrl("inspect")),
+  ]);
+  return createHeapSync({ ...options, wasm, inspector });
 }
 
 /** Creates a heap synchronously from a compiled module or its bytes (browsers may refuse to
  *  compile large modules synchronously on the main thread; prefer createHeap there). Throws like
  *  createHeap. */
-export function createHeapSync(options: HeapOptions & { wasm: WebAssembly.Module | BufferSource }): Heap {
-  const { wasm } = options;
-  let module: WebAssembly.Module;
-  if (wasm instanceof WebAssembly.Module) module = wasm;
-  else if (isBufferSource(wasm)) module = new WebAssembly.Module(wasm);
-  else throw new TypeError("asmalloc: createHeapSync needs options.wasm as a WebAssembly.Module or its bytes");
+export function createHeapSync(options: SyncHeapOptions): Heap {
+  const module = moduleSync(options.wasm, "wasm");
+  const inspectorModule = options.inspector ? moduleSync(options.inspector, "inspector") : null;
 
   let memory = options.memory;
   let heapBase = options.heapBase;
@@ -286,12 +377,22 @@ export function createHeapSync(options: HeapOptions & { wasm: WebAssembly.Module
   const instance = new WebAssembly.Instance(module, { env: { memory, report } });
   const exports = instance.exports as unknown as AsmallocExports;
 
-  const base = heapBase === 0 ? roundUp(memory.buffer.byteLength) : Math.max(PAGE_SIZE, roundUp(heapBase));
+  // the address init picks: heapBase (or the end of memory for 0) rounded up to a page, never page 0
+  const base = Math.max(PAGE_SIZE, roundUp(heapBase === 0 ? memory.buffer.byteLength : heapBase));
   if (!exports.init(heapBase)) {
     exports.last_error();
     throw new HeapError("createHeap", Status.INIT_FAILED, 0, `cannot set the heap up at ${base} in a memory of ${memory.buffer.byteLength} bytes`);
   }
-  return new HeapImpl(memory, exports, instance, base, options.debug ?? false);
+  const inspector = inspectorModule
+    ? new WebAssembly.Instance(inspectorModule, { env: { memory, report } }).exports as unknown as InspectorExports
+    : null;
+  return new HeapImpl(memory, exports, instance, inspector, base, options.debug ?? false);
+}
+
+function moduleSync(source: unknown, what: string): WebAssembly.Module {
+  if (source instanceof WebAssembly.Module) return source;
+  if (isBufferSource(source)) return new WebAssembly.Module(source);
+  throw new TypeError(`asmalloc: createHeapSync needs options.${what} as a WebAssembly.Module or its bytes`);
 }
 
 function roundUp(x: number): number {
@@ -308,14 +409,27 @@ class HeapImpl implements Heap {
   private f64View: Float64Array | null = null;
   private dataView: DataView | null = null;
   private readonly statsValues = new Float64Array(STATS_FIELDS.length);
+  private bound = false;
 
   constructor(
     readonly memory: WebAssembly.Memory,
     readonly exports: AsmallocExports,
     readonly instance: WebAssembly.Instance,
+    readonly inspector: InspectorExports | null,
     readonly base: number,
     readonly debug: boolean,
   ) {}
+
+  /** The inspector, bound to this heap on first use. */
+  private inspect(op: string): InspectorExports {
+    const x = this.inspector;
+    if (!x) throw new Error(`asmalloc ${op}: this heap was created without the inspector module`);
+    if (!this.bound) {
+      if (!x.bind(this.base)) throw new HeapError(op, Status.OUT_OF_MEMORY, 0, "the inspector could not bind to the heap");
+      this.bound = true;
+    }
+    return x;
+  }
 
   /** Throws the HeapError for the allocator's last failure. */
   private failed(op: string, ptr: number): never {
@@ -373,11 +487,43 @@ class HeapImpl implements Heap {
   }
 
   stats(): HeapStats {
-    const at = this.exports.heap_stats() >>> 0;
-    if (at === 0) throw new HeapError("stats", Status.INIT_FAILED);
+    const at = this.inspect("stats").stats() >>> 0;
     const view = this.view;   // the record need not be 8-aligned: read through a DataView
     for (let i = 0; i < this.statsValues.length; i++) this.statsValues[i] = view.getFloat64(at + 8 * i, true);
     return decodeStats(this.statsValues);
+  }
+
+  check(): void {
+    const x = this.inspect("check");
+    const broken = x.check();
+    if (broken !== 0) throw new HeapCorruptionError(broken, x.check_where() >>> 0);
+  }
+
+  classProfile(): ClassProfileRow[] {
+    const at = this.inspect("classProfile").class_profile() >>> 0;
+    const view = this.view, rows: ClassProfileRow[] = [];
+    for (let cls = 1; cls < CLASS_COUNT; cls++) {
+      const r = at + cls * 24, w = (i: number): number => view.getUint32(r + 4 * i, true);
+      rows.push({ cls, size: w(0), spans: w(1), inUse: w(2), cached: w(3), free: w(4), spanPages: w(5) });
+    }
+    return rows;
+  }
+
+  heapMap(): HeapMapEntry[] {
+    const x = this.inspect("heapMap");
+    const max = x.HEAP_MAP_MAX.value as number, out: HeapMapEntry[] = [];
+    for (let from = 0; ;) {
+      const n = x.heap_map(from), at = x.heap_map_at() >>> 0, view = this.view;
+      for (let i = 0; i < n; i++) {
+        const e = at + 16 * i, code = view.getUint32(e + 8, true);
+        const kind = MAP_KINDS[code];
+        if (!kind) throw new Error(`asmalloc heapMap: unknown entry kind ${code}`);
+        out.push({ start: view.getUint32(e, true), pages: view.getUint32(e + 4, true), kind, cls: view.getUint32(e + 12, true) });
+      }
+      if (n < max) return out;
+      const last = out[out.length - 1];
+      from = last.start + last.pages * PAGE_SIZE;
+    }
   }
 
   bytes(ptr: number, length: number): Uint8Array {

@@ -11,8 +11,8 @@ export * from "./index.js";
 
 /** Path of build/asmalloc.wasm (release) or build/asmalloc.debug.wasm in this package, from
  *  src/ (running the TypeScript directly) or dist/src/ (compiled). */
-export function wasmPath(debug = false): string {
-  const name = `build/asmalloc${debug ? ".debug" : ""}.wasm`;
+export function wasmPath(variant: "release" | "debug" | "inspect" = "release"): string {
+  const name = `build/asmalloc${variant === "release" ? "" : "." + variant}.wasm`;
   for (const up of ["../", "../../"]) {
     const path = fileURLToPath(new URL(up + name, import.meta.url));
     if (existsSync(path)) return path;
@@ -22,32 +22,42 @@ export function wasmPath(debug = false): string {
 
 const modules = new Map<string, WebAssembly.Module>();
 
-/** The compiled allocator (cached per build: compiling once serves any number of heaps). */
-export function loadAllocatorSync(debug = false): WebAssembly.Module {
-  const path = wasmPath(debug);
+/** A compiled module of this package (cached per build: compiling once serves any number of heaps). */
+export function loadAllocatorSync(variant: "release" | "debug" | "inspect" = "release"): WebAssembly.Module {
+  const path = wasmPath(variant);
   let m = modules.get(path);
   if (!m) modules.set(path, m = new WebAssembly.Module(readFileSync(path)));
   return m;
 }
 
 /** Async loadAllocatorSync. */
-export async function loadAllocator(debug = false): Promise<WebAssembly.Module> {
-  const path = wasmPath(debug);
+export async function loadAllocator(variant: "release" | "debug" | "inspect" = "release"): Promise<WebAssembly.Module> {
+  const path = wasmPath(variant);
   let m = modules.get(path);
   if (!m) modules.set(path, m = await WebAssembly.compile(await readFile(path)));
   return m;
 }
 
-/** createHeap with `wasm` defaulting to this package's build/asmalloc[.debug].wasm. */
+const variant = (o: HeapOptions): "release" | "debug" => (o.debug ? "debug" : "release");
+
+/** createHeap with `wasm` and `inspector` defaulting to this package's build/asmalloc[.debug].wasm
+ *  and build/asmalloc.inspect.wasm, read from disk. */
 export async function createHeap(options: HeapOptions = {}): Promise<Heap> {
-  return lib.createHeap({ ...options, wasm: options.wasm ?? await loadAllocator(options.debug) });
+  return lib.createHeap({
+    ...options,
+    wasm: options.wasm ?? await loadAllocator(variant(options)),
+    inspector: options.inspector ?? await loadAllocator("inspect"),
+  });
 }
 
-/** Synchronous createHeap; `wasm` defaults to this package's build/asmalloc[.debug].wasm. */
+/** Synchronous createHeap with the same defaults as this entry's createHeap. */
 export function createHeapSync(options: HeapOptions = {}): Heap {
-  const wasm = options.wasm ?? loadAllocatorSync(options.debug);
-  if (!(wasm instanceof WebAssembly.Module) && !ArrayBuffer.isView(wasm) && !(wasm instanceof ArrayBuffer)) {
-    throw new TypeError("asmalloc: createHeapSync needs options.wasm as a WebAssembly.Module or its bytes");
+  const wasm = options.wasm ?? loadAllocatorSync(variant(options));
+  const inspector = options.inspector ?? loadAllocatorSync("inspect");
+  const sync = (x: unknown): x is WebAssembly.Module | BufferSource =>
+    x instanceof WebAssembly.Module || ArrayBuffer.isView(x) || x instanceof ArrayBuffer;
+  if (!sync(wasm) || (inspector !== false && !sync(inspector))) {
+    throw new TypeError("asmalloc: createHeapSync needs options.wasm and options.inspector as WebAssembly.Modules or bytes");
   }
-  return lib.createHeapSync({ ...options, wasm });
+  return lib.createHeapSync({ ...options, wasm, inspector });
 }
