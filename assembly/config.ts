@@ -48,6 +48,8 @@ export const CACHE_MAX_OVERAGES: u32 = 3;
 
 // Heap header page layout (one page at the heap base; see docs/ARCHITECTURE.md).
 export const HEADER_MAGIC: u32 = 0x6D736100 | 1;  // "\0asm" + layout version
+/** THREADS: the header's magic word while the first instance builds the heap. */
+export const HEADER_BUILDING: u32 = 0x6D736100;
 export const OFF_PAGEHEAP: u32 = 256;
 export const OFF_FREE_LISTS: u32 = OFF_PAGEHEAP + 64;                // BIG_RUN+1 heads
 export const OFF_CENTRAL: u32 = 1024;                               // CLASS_COUNT lists x 16 B

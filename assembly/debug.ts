@@ -10,8 +10,9 @@ import { Status } from "./config";
 import { MAX_SMALL_SIZE, sizeToClass } from "./sizeclasses";
 import { Span, SpanState } from "./span";
 import { spanOf } from "./pagemap";
-import { heapHeader } from "./header";
-import { allocBlock, freeBlock, fail, classify, blockBytes } from "./malloc";
+import { HeapHeader, headerField } from "./header";
+import { count } from "./lock";
+import { allocBlock, freeBlock, fail, classify, blockBytes, reattach } from "./malloc";
 import { largeResizeInPlace } from "./largeblock";
 
 // @ts-ignore: decorator
@@ -55,7 +56,7 @@ export function debugAdopt(p: usize, n: usize): usize {
     }
   }
   setTail(p, n, bytes);
-  heapHeader().requestedBytes += <f64>n;
+  count(headerField(offsetof<HeapHeader>("requestedBytes")), <u64>n);
   return p;
 }
 
@@ -87,6 +88,7 @@ export function debugMalloc(n: usize): usize {
 
 export function debugFree(p: usize): u32 {
   if (!p) return Status.OK;
+  reattach();
   const s = spanOf(<u32>p);
   const status = classify(p, s);
   if (status != Status.OK) return misuse(status, p, 0);
@@ -94,13 +96,14 @@ export function debugFree(p: usize): u32 {
   const bytes = blockBytes(span);
   // a live block's last word is its size (< bytes); a freed one's is poison
   if (span.state == SpanState.SMALL && load<u32>(p + bytes - 4) == POISON) return misuse(Status.DOUBLE_FREE, p, span.cls);
-  heapHeader().requestedBytes -= <f64>debugRequested(p, span);
+  count(headerField(offsetof<HeapHeader>("requestedBytes")), <u64>-<i64>debugRequested(p, span));
   if (span.state == SpanState.SMALL) poison(p + 4, p + bytes);
   return freeBlock(p);
 }
 
 export function debugRealloc(p: usize, n: usize): usize {
   if (!p) return debugMalloc(n);
+  reattach();
   const s = spanOf(<u32>p);
   const status = classify(p, s);
   if (status != Status.OK) {
@@ -114,22 +117,21 @@ export function debugRealloc(p: usize, n: usize): usize {
   if (n > <usize>-1 - DEBUG_EXTRA) return fail(Status.SIZE_OVERFLOW);
   const span = changetype<Span>(s);
   const old = debugRequested(p, span);
-  const h = heapHeader();
   const inPlace = span.state == SpanState.SMALL
     ? n + DEBUG_EXTRA <= MAX_SMALL_SIZE && sizeToClass(<u32>(n + DEBUG_EXTRA)) == span.cls
     : n + DEBUG_EXTRA > MAX_SMALL_SIZE && largeResizeInPlace(span, n + DEBUG_EXTRA);
   if (inPlace) {
     setTail(p, n, blockBytes(span));
-    h.requestedBytes += <f64>n - <f64>old;
-    h.reallocInPlace += 1;
+    count(headerField(offsetof<HeapHeader>("requestedBytes")), <u64>(<i64>n - <i64>old));
+    count(headerField(offsetof<HeapHeader>("reallocInPlace")));
     return p;
   }
   const q = debugMalloc(n);
   if (!q) return 0;
   const copy = min<usize>(old, n);
   memory.copy(q, p, copy);
-  h.reallocMoves += 1;
-  h.reallocCopiedBytes += <f64>copy;
+  count(headerField(offsetof<HeapHeader>("reallocMoves")));
+  count(headerField(offsetof<HeapHeader>("reallocCopiedBytes")), <u64>copy);
   debugFree(p);
   return q;
 }

@@ -18,16 +18,16 @@ import { OFF_CLASSES } from "./config";
   smallSpans: u32;
   /** every instance's ThreadCache, linked through CacheHeader.next */
   caches: u32;
-  // event counters (f64: they outgrow 32 bits in long runs)
-  memoryGrows: f64;
-  reallocMoves: f64;
-  reallocInPlace: f64;
-  reallocCopiedBytes: f64;
-  badFrees: f64;
-  doubleFrees: f64;
-  failedAllocs: f64;
+  // event counters (64-bit: they outgrow 32 bits in long runs), added to with lock.ts count()
+  memoryGrows: u64;
+  reallocMoves: u64;
+  reallocInPlace: u64;
+  reallocCopiedBytes: u64;
+  badFrees: u64;
+  doubleFrees: u64;
+  failedAllocs: u64;
   /** DEBUG: bytes requested in blocks in use */
-  requestedBytes: f64;
+  requestedBytes: u64;
 }
 
 export const HEAP_DEBUG: u32 = 1;
@@ -57,6 +57,14 @@ export function setHeapBase(base: usize): void {
   return changetype<ClassInfo>(heapBase + OFF_CLASSES + (cls << 4));
 }
 
+/** Address of a field of the heap header, for lock.ts count(). */
+// @ts-ignore: decorator
+@inline export function headerField(offset: usize): usize {
+  return heapBase + offset;
+}
+
+// @ts-ignore: compile-time check
+if (offsetof<HeapHeader>("lock") != 4) ERROR("lock.ts expects the lock word at offset 4");
 // @ts-ignore: compile-time check
 if (offsetof<HeapHeader>() > 256) ERROR("HeapHeader must fit below OFF_PAGEHEAP");
 // @ts-ignore: compile-time check

@@ -36,13 +36,26 @@
 // metadata chunks taken from the heap, so it can share any module's memory.
 export { malloc, free, freeChecked as free_checked, realloc, calloc, aligned_alloc, posix_memalign,
   malloc_usable_size } from "./malloc";
-import { initHeap } from "./init";
+import { initHeap, exitThread } from "./init";
+import { setBlocking } from "./lock";
 import { lastError } from "./malloc";
 
 /** Sets the heap up at heap_base (0: at the end of memory). Optional: the first allocation sets
  *  it up at the end of memory. Returns 1, or 0 when memory cannot hold the heap's header. */
 export function init(heap_base: usize): u32 {
   return initHeap(heap_base) ? 1 : 0;
+}
+
+/** Hands this instance's cached objects back to the shared heap and detaches it; the next call
+ *  into the instance attaches it again (threads: call before a worker ends). */
+export function thread_exit(): void {
+  exitThread();
+}
+
+/** Threads: whether this instance may block in memory.atomic.wait32 when the heap's lock is
+ *  contended (0 on a browser's main thread: it then spins). Default 1. */
+export function set_blocking(allowed: u32): void {
+  setBlocking(allowed != 0);
 }
 
 /** The Status of the last call that failed (see config.ts), cleared by reading. */

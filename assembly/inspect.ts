@@ -12,6 +12,7 @@ import { CLASS_COUNT } from "./config";
 import { STATS_BYTES } from "./statsfields";
 import { bindHeap } from "./init";
 import { allocMeta } from "./pageheap";
+import { lockHeap, unlockHeap } from "./lock";
 import { writeStats } from "./stats";
 import { checkHeap, brokenAt } from "./check";
 import { writeClassProfile, writeHeapMap, CLASS_PROFILE_WORDS } from "./profile";
@@ -31,19 +32,27 @@ let scratch: usize = 0;
  *  Returns 1, or 0 if there is no heap there or no memory for the scratch area. */
 export function bind(heap_base: usize): u32 {
   if (!bindHeap(heap_base)) return 0;
+  lockHeap();
   if (!scratch) scratch = allocMeta(SCRATCH_BYTES);
+  unlockHeap();
   return scratch ? 1 : 0;
 }
 
 /** Address of the stats record, freshly filled. */
 export function stats(): usize {
+  lockHeap();
   writeStats(scratch);
+  unlockHeap();
   return scratch;
 }
 
-/** 0 if every invariant holds, else what is broken (check.ts Broken); see check_where(). */
+/** 0 if every invariant holds, else what is broken (check.ts Broken); see check_where().
+ *  Threads: caches are checked too, so call it while no instance is allocating. */
 export function check(): u32 {
-  return checkHeap(scratch + OFF_TALLIES);
+  lockHeap();
+  const r = checkHeap(scratch + OFF_TALLIES);
+  unlockHeap();
+  return r;
 }
 
 export function check_where(): usize {

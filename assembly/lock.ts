@@ -1,11 +1,64 @@
-// The lock over the shared tiers (central lists, page heap, page map). In the single-threaded
-// build these compile to nothing. See index.ts for the design.
+// The lock over the shared tiers (central lists, page heap, page map writes, the cache registry)
+// and the heap's event counters. In the single-threaded build the lock compiles to nothing and
+// counters to plain adds. See index.ts for the design.
+//
+// The lock is a futex-style mutex on HeapHeader.lock (Drepper, "Futexes Are Tricky", mutex 2):
+// 0 free, 1 held, 2 held with waiters. A contender spins briefly (critical sections are a batch
+// move, well under a microsecond), then sleeps in memory.atomic.wait32 if this instance may
+// block, or keeps spinning if it may not (a browser's main thread: set_blocking(0)).
 import { THREADS } from "./config";
+import { heapBase } from "./header";
 
-export function lockHeap(): void {
-  if (THREADS) ERROR("threads build: not yet");
+/** THREADS: may this instance block in memory.atomic.wait32? (false on a browser main thread) */
+let canBlock: bool = true;
+
+export function setBlocking(allowed: bool): void {
+  canBlock = allowed;
 }
 
-export function unlockHeap(): void {
-  if (THREADS) ERROR("threads build: not yet");
+/** Spins before sleeping: futex sleeps cost several microseconds here (shared/FACTS.md). */
+const SPINS: i32 = 128;
+
+// @ts-ignore: decorator
+@inline function lockWord(): usize {
+  return heapBase + offsetof<LockedHeader>("lock");
+}
+
+@unmanaged class LockedHeader { magic: u32; lock: u32; }
+
+// @ts-ignore: decorator
+@inline export function lockHeap(): void {
+  if (THREADS) {
+    if (atomic.cmpxchg<u32>(lockWord(), 0, 1) != 0) lockSlow();
+  }
+}
+
+function lockSlow(): void {
+  const w = lockWord();
+  for (let i = 0; i < SPINS; i++) {
+    if (atomic.load<u32>(w) == 0 && atomic.cmpxchg<u32>(w, 0, 1) == 0) return;
+  }
+  // mark the lock contended, then sleep until it is released
+  while (atomic.xchg<u32>(w, 2) != 0) {
+    if (canBlock) memory.atomic.wait32(w, 2, -1);
+  }
+}
+
+// @ts-ignore: decorator
+@inline export function unlockHeap(): void {
+  if (THREADS) {
+    if (atomic.sub<u32>(lockWord(), 1) != 1) unlockSlow();
+  }
+}
+
+function unlockSlow(): void {
+  atomic.store<u32>(lockWord(), 0);
+  atomic.notify(lockWord(), 1);
+}
+
+/** Adds to a 64-bit event counter in the heap header (atomically under threads). */
+// @ts-ignore: decorator
+@inline export function count(counter: usize, by: u64 = 1): void {
+  if (THREADS) atomic.add<u64>(counter, by);
+  else store<u64>(counter, load<u64>(counter) + by);
 }

@@ -5,7 +5,8 @@ import { PAGE_SHIFT, PAGE_SIZE, MIN_ALIGN, Status, DEBUG } from "./config";
 import { MAX_SMALL_SIZE, sizeToClass, classToSize } from "./sizeclasses";
 import { Span, SpanState } from "./span";
 import { pagemapGet, spanOf } from "./pagemap";
-import { heapBase, heapHeader } from "./header";
+import { heapBase, HeapHeader, headerField } from "./header";
+import { count } from "./lock";
 import { cacheList, cacheFetchSlow, cacheOverflowSlow } from "./threadcache";
 import { largeAlloc, largeAllocForGrowth, largeFree, largeResizeInPlace } from "./largeblock";
 import { initHeap } from "./init";
@@ -25,12 +26,16 @@ export let lastError: u32 = Status.OK;
 
 export function fail(status: Status): usize {
   lastError = status;
-  const h = heapHeader();
   if (!heapBase) return 0;
-  if (status == Status.OUT_OF_MEMORY || status == Status.SIZE_OVERFLOW || status == Status.BAD_ALIGNMENT) h.failedAllocs += 1;
-  else if (status == Status.DOUBLE_FREE) h.doubleFrees += 1;
-  else h.badFrees += 1;
+  if (status == Status.OUT_OF_MEMORY || status == Status.SIZE_OVERFLOW || status == Status.BAD_ALIGNMENT) count(headerField(offsetof<HeapHeader>("failedAllocs")));
+  else if (status == Status.DOUBLE_FREE) count(headerField(offsetof<HeapHeader>("doubleFrees")));
+  else count(headerField(offsetof<HeapHeader>("badFrees")));
   return 0;
+}
+
+/** An instance that left with thread_exit attaches again on its next call. */
+export function reattach(): bool {
+  return !smallLimit && heapBase != 0 && initHeap(0);
 }
 
 // ---- malloc -------------------------------------------------------------------------------
@@ -112,6 +117,7 @@ export function freeChecked(p: usize): u32 {
 /** Why p is not a block this heap handed out, or OK for a large block (then freed). */
 function freeSlow(p: usize): u32 {
   if (!p) return Status.OK;
+  if (reattach()) return freeChecked(p);
   const s = spanOf(<u32>p);
   const status = classify(p, s);
   if (status != Status.OK) {
@@ -142,6 +148,7 @@ export function classify(p: usize, s: Span | null): Status {
 
 /** The span of block p, or null (counted, and lastError set) if p is not a live block start. */
 export function blockSpan(p: usize): Span | null {
+  if (reattach()) return blockSpan(p);
   const s = spanOf(<u32>p);
   const status = classify(p, s);
   if (status != Status.OK) { fail(status); return null; }
@@ -187,17 +194,16 @@ export function realloc(p: usize, size: usize): usize {
     free(p);
     return 0;
   }
-  const h = heapHeader();
   let oldBytes: usize;
   if (s.state == SpanState.SMALL) {
     if (size <= MAX_SMALL_SIZE && sizeToClass(<u32>size) == s.cls) {
-      h.reallocInPlace += 1;
+      count(headerField(offsetof<HeapHeader>("reallocInPlace")));
       return p;
     }
     oldBytes = s.objSize;
   } else {
     if (size > MAX_SMALL_SIZE && largeResizeInPlace(s, size)) {
-      h.reallocInPlace += 1;
+      count(headerField(offsetof<HeapHeader>("reallocInPlace")));
       return p;
     }
     oldBytes = s.allocated;
@@ -208,8 +214,8 @@ export function realloc(p: usize, size: usize): usize {
   if (!q) return fail(Status.OUT_OF_MEMORY);
   const copy = min<usize>(oldBytes, size);
   memory.copy(q, p, copy);
-  h.reallocMoves += 1;
-  h.reallocCopiedBytes += <f64>copy;
+  count(headerField(offsetof<HeapHeader>("reallocMoves")));
+  count(headerField(offsetof<HeapHeader>("reallocCopiedBytes")), <u64>copy);
   free(p);
   return q;
 }

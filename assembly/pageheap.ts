@@ -12,7 +12,8 @@ import { PAGE_SHIFT, PAGE_SIZE, WASM_PAGE_SHIFT, BIG_RUN, GROWTH_DIVISOR, META_C
   LEAF_BYTES, REGION_SHIFT, OFF_PAGEHEAP, OFF_FREE_LISTS, THREADS } from "./config";
 import { Span, SpanState, SPAN_BYTES, spanEnd } from "./span";
 import { pagemapGet, pagemapSetAll, pagemapSetEnds, pagemapHasLeaf, pagemapAddLeaf } from "./pagemap";
-import { heapHeader } from "./header";
+import { heapHeader, HeapHeader, headerField } from "./header";
+import { count } from "./lock";
 
 @unmanaged class PageHeap {
   /** first page the page heap manages */
@@ -216,7 +217,7 @@ function growHeap(npages: u32, metaBytes: u32): bool {
   let old = memory.grow(wasmPages(stepBytes));
   if (old < 0 && stepBytes > wantBytes) old = memory.grow(wasmPages(wantBytes));
   if (old < 0) return false;
-  heapHeader().memoryGrows += 1;
+  count(headerField(offsetof<HeapHeader>("memoryGrows")));
   return addMemory(<u32>old << WASM_PAGE_SHIFT, memoryEnd(), true, metaBytes);
 }
 

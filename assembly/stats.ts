@@ -36,7 +36,7 @@ export function writeStats(out: usize): void {
   }
   put(out, F.STAT_HEAP_BYTES, <f64>(pageHeapEnd() - <u32>heapBase));
   put(out, F.STAT_IN_USE_BYTES, inUse);
-  put(out, F.STAT_REQUESTED_BYTES, h.flags & HEAP_DEBUG ? h.requestedBytes : -1);
+  put(out, F.STAT_REQUESTED_BYTES, h.flags & HEAP_DEBUG ? <f64><i64>h.requestedBytes : -1);
   put(out, F.STAT_CACHE_BYTES, cached);
   put(out, F.STAT_CENTRAL_BYTES, central);
   put(out, F.STAT_PAGE_HEAP_FREE_BYTES, <f64>pageHeapFreeBytes());
@@ -45,11 +45,11 @@ export function writeStats(out: usize): void {
   put(out, F.STAT_SMALL_SPANS, <f64>h.smallSpans);
   put(out, F.STAT_LARGE_SPANS, <f64>h.largeSpans);
   put(out, F.STAT_FREE_RUNS, <f64>pageHeapFreeRuns());
-  put(out, F.STAT_MEMORY_GROWS, h.memoryGrows);
-  put(out, F.STAT_REALLOC_MOVES, h.reallocMoves);
-  put(out, F.STAT_REALLOC_IN_PLACE, h.reallocInPlace);
-  put(out, F.STAT_REALLOC_COPIED_BYTES, h.reallocCopiedBytes);
-  put(out, F.STAT_BAD_FREES, h.badFrees);
-  put(out, F.STAT_DOUBLE_FREES, h.doubleFrees);
-  put(out, F.STAT_FAILED_ALLOCS, h.failedAllocs);
+  put(out, F.STAT_MEMORY_GROWS, <f64>h.memoryGrows);
+  put(out, F.STAT_REALLOC_MOVES, <f64>h.reallocMoves);
+  put(out, F.STAT_REALLOC_IN_PLACE, <f64>h.reallocInPlace);
+  put(out, F.STAT_REALLOC_COPIED_BYTES, <f64>h.reallocCopiedBytes);
+  put(out, F.STAT_BAD_FREES, <f64>h.badFrees);
+  put(out, F.STAT_DOUBLE_FREES, <f64>h.doubleFrees);
+  put(out, F.STAT_FAILED_ALLOCS, <f64>h.failedAllocs);
 }

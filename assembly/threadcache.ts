@@ -25,22 +25,39 @@ import { lockHeap, unlockHeap } from "./lock";
   victim: u32;
   /** every instance's cache is on the heap's list (HeapHeader.caches), for stats and checks */
   next: u32;
+  /** 1 while an instance uses this cache; 0 after thread exit, free for the next instance */
+  owned: u32;
 }
 
 /** This instance's cache; 0 until init. */
 export let cacheBase: usize = 0;
 
+/** Gives this instance a cache: one an exited instance left, or a new one. */
 export function cacheInit(): bool {
   lockHeap();
-  const c = allocMeta(CLASS_COUNT << 4);
-  if (c) {
-    const h = heapHeader();
-    changetype<CacheHeader>(c).next = h.caches;
-    h.caches = <u32>c;
+  const h = heapHeader();
+  let c: usize = h.caches;
+  while (c && changetype<CacheHeader>(c).owned) c = changetype<CacheHeader>(c).next;
+  if (!c) {
+    c = allocMeta(CLASS_COUNT << 4);
+    if (c) {
+      changetype<CacheHeader>(c).next = h.caches;
+      h.caches = <u32>c;
+    }
   }
+  if (c) changetype<CacheHeader>(c).owned = 1;
   unlockHeap();
   cacheBase = c;
   return c != 0;
+}
+
+/** Empties this instance's cache into the central lists and gives the record up. */
+export function cacheRelease(): void {
+  cacheFlush();
+  lockHeap();
+  cacheHeader().owned = 0;
+  unlockHeap();
+  cacheBase = 0;
 }
 
 // @ts-ignore: decorator

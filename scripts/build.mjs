@@ -29,9 +29,14 @@ for (const g of ["scripts/mksizeclasses.mjs", "scripts/mkstats.mjs"]) {
 // 2. AssemblyScript: every target in asconfig.json
 mkdirSync(join(root, "build"), { recursive: true });
 const asTime = Math.max(newest("assembly", [".ts"]), mtime("asconfig.json"));
-const TARGETS = { release: "assembly/index.ts", debug: "assembly/index.ts", inspect: "assembly/inspect.ts" };
-for (const [target, entry] of Object.entries(TARGETS)) {
-  const out = target === "release" ? "build/asmalloc.wasm" : `build/asmalloc.${target}.wasm`;
+const TARGETS = {
+  release: ["assembly/index.ts", "build/asmalloc.wasm"],
+  debug: ["assembly/index.ts", "build/asmalloc.debug.wasm"],
+  mt: ["assembly/index.ts", "build/asmalloc.mt.wasm"],
+  inspect: ["assembly/inspect.ts", "build/asmalloc.inspect.wasm"],
+  "inspect-mt": ["assembly/inspect.ts", "build/asmalloc.inspect.mt.wasm"],
+};
+for (const [target, [entry, out]] of Object.entries(TARGETS)) {
   if (!stale([out], asTime)) continue;
   const { error, stderr } = await asc.main([entry, "--config", "asconfig.json", "--target", target], { stdout: process.stdout, stderr: process.stderr });
   if (error) { console.error(`asc --target ${target} failed: ${error.message}\n${stderr}`); process.exit(1); }
