@@ -1,0 +1,206 @@
+// `asmalloc bench`: every allocator on every workload, median of N runs, a table and results.json.
+import { mkdirSync, writeFileSync, readdirSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { cpus, totalmem } from "node:os";
+import { ALLOCATORS, ALLOCATOR_INFO, type AllocatorName, BenchFailure, getAllocator, getDriver, layout, runOnce, type RunResult, type Sample, MAX_PAGES } from "./run.js";
+import { syntheticWorkloads, traceWorkload, type Workload } from "./workloads.js";
+import { readTrace } from "./traces.js";
+import { ROOT, DL_SKIP } from "./build.js";
+
+export interface BenchOptions {
+  allocators: AllocatorName[];
+  /** workload names (synthetic names, "traces", or "trace:<name>"); empty = all */
+  workloads: string[];
+  traceFiles: string[];
+  /** replay the bundled cut traces */
+  bundledTraces: boolean;
+  outDir: string;
+  quick: boolean;
+  runs: number;
+  /** a run slower than this many ms is not repeated */
+  slowMs: number;
+  log: (s: string) => void;
+}
+
+/** results.json, schema version 1 (see bench/README.md). */
+export interface BenchResults {
+  schema: "asmalloc-bench/1";
+  date: string;
+  machine: { cpu: string; cores: number; memoryBytes: number; node: string; platform: string; loadAvg?: number[] };
+  options: { quick: boolean; runs: number; memoryMaxBytes: number };
+  allocators: { name: string; description: string; wasmBytes: number | null; skipped?: string }[];
+  workloads: { name: string; description: string; ops: number; heapBase: number; realloc: boolean; trace?: { file: string; peakLiveBytes: number; slots: number } }[];
+  results: Cell[];
+}
+export interface Cell {
+  allocator: string;
+  workload: string;
+  status: "ok" | "oom" | "corrupt" | "trap" | "skipped";
+  error?: string;
+  runs: number;
+  /** median over runs; per run in runMs */
+  nsPerOp?: number;
+  runMs?: number[];
+  peakHeapBytes?: number;
+  peakLiveBytes?: number;
+  /** peakLiveBytes / peakHeapBytes */
+  heapEfficiency?: number;
+  /** reallocs that returned a new pointer, and min(old, new) bytes summed over them (measured by the driver) */
+  reallocMoves?: number;
+  reallocMovedBytes?: number;
+  /** asmalloc only: its own stats record at the end of the median run */
+  stats?: Record<string, number>;
+  /** memory over time in the median run: [allocator calls so far, heap bytes, live requested bytes] */
+  samples?: [number, number, number][];
+}
+
+export const BUNDLED_TRACES = () => {
+  const dir = join(ROOT, "bench", "traces");
+  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith(".trace.gz")).sort().map((f) => join(dir, f)) : [];
+};
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+export async function selectWorkloads(o: BenchOptions): Promise<Workload[]> {
+  let ws: Workload[] = syntheticWorkloads(o.quick);
+  const traceFiles = [...(o.bundledTraces ? BUNDLED_TRACES() : []), ...o.traceFiles];
+  for (const f of traceFiles) ws.push(traceWorkload(readTrace(f)));
+  if (o.workloads.length) {
+    const want = new Set(o.workloads);
+    const userTraces = new Set(o.traceFiles.map((f) => traceWorkload(readTrace(f)).name));
+    ws = ws.filter((w) => want.has(w.name) || (want.has("traces") && w.trace) || (want.has("synthetic") && !w.trace) || userTraces.has(w.name));
+  }
+  return ws;
+}
+
+class Progress {
+  private done = 0;
+  private readonly tty = process.stderr.isTTY;
+  constructor(private readonly total: number) {}
+  step(label: string) {
+    this.done++;
+    const width = 30, filled = Math.round((this.done / this.total) * width);
+    const line = `[${"#".repeat(filled)}${"-".repeat(width - filled)}] ${this.done}/${this.total} ${label}`;
+    if (this.tty) process.stderr.write(`\r\x1b[K${line}`);
+    else if (this.done % 10 === 0 || this.done === this.total) process.stderr.write(line + "\n");
+  }
+  end() { if (this.tty) process.stderr.write("\r\x1b[K"); }
+}
+
+export async function runBench(o: BenchOptions): Promise<{ results: BenchResults; failed: boolean }> {
+  const workloads = await selectWorkloads(o);
+  await getDriver();
+  const allocators: BenchResults["allocators"] = [];
+  for (const a of o.allocators) {
+    const p = await getAllocator(a, 256 * 1024);
+    if (typeof p === "string") { allocators.push({ name: a, description: ALLOCATOR_INFO[a], wasmBytes: null, skipped: p }); o.log(`${a}: ${p}`); }
+    else allocators.push({ name: a, description: ALLOCATOR_INFO[a], wasmBytes: p.mod.size });
+  }
+  const results: Cell[] = [];
+  const progress = new Progress(workloads.length * o.allocators.length * (o.runs + 1));
+  let failed = false;
+  for (const w of workloads) {
+    for (const a of o.allocators) {
+      const peer = await getAllocator(a, layout(w).heapBase);
+      if (typeof peer === "string") {
+        results.push({ allocator: a, workload: w.name, status: "skipped", error: peer, runs: 0 });
+        for (let i = 0; i <= o.runs; i++) progress.step(`${a} ${w.name}`);
+        continue;
+      }
+      const runs: RunResult[] = [];
+      let cell: Cell | undefined;
+      for (let i = 0; i <= o.runs; i++) { // run 0 warms the JIT up and is not counted
+        progress.step(`${a} ${w.name}`);
+        try {
+          const r = await runOnce(peer, w);
+          if (i > 0) runs.push(r);
+          if (r.ms > o.slowMs) { if (i === 0) runs.push(r); for (let j = i + 1; j <= o.runs; j++) progress.step(`${a} ${w.name}`); break; }
+        } catch (e) {
+          if (!(e instanceof BenchFailure)) throw e;
+          cell = { allocator: a, workload: w.name, status: e.kind, error: e.message, runs: 0 };
+          if (e.kind === "corrupt") { failed = true; progress.end(); o.log(`FAILED ${e.message}`); }
+          for (let j = i + 1; j <= o.runs; j++) progress.step(`${a} ${w.name}`);
+          break;
+        }
+      }
+      if (!cell) {
+        const times = runs.map((r) => r.ms);
+        const med = median(times);
+        const mid = runs.reduce((b, r) => (Math.abs(r.ms - med) < Math.abs(b.ms - med) ? r : b));
+        cell = {
+          allocator: a, workload: w.name, status: "ok", runs: runs.length,
+          nsPerOp: median(runs.map((r) => r.nsPerOp)), runMs: times.map((t) => +t.toFixed(3)),
+          peakHeapBytes: mid.peakHeapBytes, peakLiveBytes: mid.peakLiveBytes,
+          heapEfficiency: mid.peakLiveBytes / mid.peakHeapBytes,
+          reallocMoves: mid.reallocMoves, reallocMovedBytes: mid.reallocMovedBytes,
+          stats: mid.stats,
+          samples: mid.samples.map((s: Sample) => [s.op, s.heapBytes, s.liveBytes]),
+        };
+      }
+      results.push(cell);
+    }
+  }
+  progress.end();
+  const c = cpus();
+  const res: BenchResults = {
+    schema: "asmalloc-bench/1",
+    date: new Date().toISOString(),
+    machine: { cpu: c[0]?.model ?? "unknown", cores: c.length, memoryBytes: totalmem(), node: process.version, platform: `${process.platform}-${process.arch}` },
+    options: { quick: o.quick, runs: o.runs, memoryMaxBytes: MAX_PAGES * 65536 },
+    allocators,
+    workloads: workloads.map((w) => ({ name: w.name, description: w.description, ops: w.ops, heapBase: layout(w).heapBase, realloc: !!w.realloc,
+      ...(w.trace ? { trace: { file: w.trace.name, peakLiveBytes: w.trace.peakLiveBytes, slots: w.trace.slots } } : {}) })),
+    results,
+  };
+  mkdirSync(o.outDir, { recursive: true });
+  writeFileSync(join(o.outDir, "results.json"), JSON.stringify(res));
+  return { results: res, failed };
+}
+
+// ---- the terminal table --------------------------------------------------------------------------
+const fmtBytes = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)}M` : `${Math.round(b / 1024)}K`);
+function pad(s: string, n: number, left = false) { return left ? s.padEnd(n) : s.padStart(n); }
+
+export function formatTable(r: BenchResults): string {
+  const names = r.allocators.map((a) => a.name);
+  const out: string[] = [];
+  const cell = (w: string, a: string) => r.results.find((c) => c.workload === w && c.allocator === a);
+  const W = Math.max(14, ...r.workloads.map((w) => w.name.length)) + 1;
+  const section = (title: string, f: (c: Cell, base?: Cell) => string, colW = 15) => {
+    out.push("", title);
+    out.push(pad("workload", W, true) + names.map((n) => pad(n, colW)).join(""));
+    for (const w of r.workloads) {
+      const base = cell(w.name, "asmalloc");
+      out.push(pad(w.name, W, true) + names.map((n) => {
+        const c = cell(w.name, n);
+        if (!c) return pad("", colW);
+        if (c.status !== "ok") return pad(c.status === "skipped" ? "skipped" : c.status.toUpperCase(), colW);
+        return pad(f(c, base), colW);
+      }).join(""));
+    }
+  };
+  const ratio = (x: number, y?: number) => (y ? ` ${(x / y).toFixed(2)}x` : "");
+  section("ns per allocator call (median; in brackets: time vs asmalloc's, >1 = slower than asmalloc)",
+    (c, b) => `${c.nsPerOp!.toFixed(1)}${c.allocator !== "asmalloc" && b?.nsPerOp ? ` (${(c.nsPerOp! / b.nsPerOp).toFixed(2)})` : ""}`);
+  section("peak heap (linear memory above the heap base; in brackets: vs asmalloc's)",
+    (c, b) => `${fmtBytes(c.peakHeapBytes!)}${c.allocator !== "asmalloc" && b?.peakHeapBytes ? ` (${(c.peakHeapBytes! / b.peakHeapBytes).toFixed(2)})` : ""}`);
+  section("heap efficiency (peak live requested bytes / peak heap)", (c) => `${(100 * c.heapEfficiency!).toFixed(0)}%`);
+  const rw = r.workloads.filter((w) => w.realloc);
+  if (rw.length) {
+    out.push("", "realloc: bytes copied by moves (driver-measured min(old,new) per moved block) / moves");
+    out.push(pad("workload", W, true) + names.map((n) => pad(n, 15)).join(""));
+    for (const w of rw) out.push(pad(w.name, W, true) + names.map((n) => {
+      const c = cell(w.name, n);
+      return pad(c?.status === "ok" ? `${fmtBytes(c.reallocMovedBytes!)}/${c.reallocMoves}` : c ? c.status : "", 15);
+    }).join(""));
+  }
+  out.push("", "wasm size: " + r.allocators.map((a) => `${a.name} ${a.wasmBytes ?? "-"} B`).join(", "));
+  for (const a of r.allocators) if (a.skipped) out.push(`${a.name}: ${a.skipped}`);
+  for (const c of r.results) if (c.status !== "ok" && c.status !== "skipped") out.push(`${c.status.toUpperCase()}: ${c.error}`);
+  void ratio;
+  return out.join("\n");
+}
+export { DL_SKIP };

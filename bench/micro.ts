@@ -1,0 +1,38 @@
+// `asmalloc micro`: the JS-call path. tinybench timings of
+//   - a malloc+free pair through asmalloc's Wasm exports, called from JS,
+//   - a pair of no-op Wasm calls (the JS -> Wasm boundary alone),
+//   - @thi.ng/malloc's MemPool malloc+free (an allocator written in JS over an ArrayBuffer).
+import { readFileSync } from "node:fs";
+import { Bench } from "tinybench";
+import { MemPool } from "@thi.ng/malloc";
+import { asmallocPath } from "./build.js";
+
+// (module (func (export "nop1") (param i32) (result i32) local.get 0) (func (export "nop2") (param i32)))
+const NOP_WASM = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 10, 2, 96, 1, 127, 1, 127, 96, 1, 127, 0, 3, 3, 2, 0, 1,
+  7, 15, 2, 4, 110, 111, 112, 49, 0, 0, 4, 110, 111, 112, 50, 0, 1, 10, 9, 2, 4, 0, 32, 0, 11, 2, 0, 11]);
+
+export async function runMicro(log: (s: string) => void): Promise<void> {
+  const memory = new WebAssembly.Memory({ initial: 16, maximum: 32768 });
+  const a = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(asmallocPath())), { env: { memory } }).exports as any;
+  a.init(0);
+  const nop = new WebAssembly.Instance(new WebAssembly.Module(NOP_WASM)).exports as any;
+  const pool = new MemPool({ size: 64 << 20 });
+  const sizes = new Uint32Array(4096);
+  let seed = 1;
+  for (let i = 0; i < sizes.length; i++) { seed = (seed * 1103515245 + 12345) >>> 0; sizes[i] = 8 + (seed >>> 8) % 249; }
+  let k = 0, sink = 0;
+  const bench = new Bench({ time: 500, warmup: true });
+  bench
+    .add("asmalloc malloc+free (JS -> Wasm exports)", () => { const p = a.malloc(sizes[k++ & 4095]); a.free(p); sink ^= p; })
+    .add("no-op Wasm call pair", () => { const p = nop.nop1(sizes[k++ & 4095]); nop.nop2(p); sink ^= p; })
+    .add("@thi.ng/malloc MemPool malloc+free", () => { const p = pool.malloc(sizes[k++ & 4095]); pool.free(p); sink ^= p; });
+  await bench.run();
+  const rows = bench.tasks.map((t) => {
+    const r: any = t.result;
+    const mean = r?.latency?.mean ?? r?.mean; // ms
+    return { name: t.name, ns: mean * 1e6, hz: r?.throughput?.mean ?? r?.hz };
+  });
+  log("JS-call path, sizes 8-256 B (tinybench, mean):");
+  for (const r of rows) log(`  ${r.name.padEnd(44)} ${r.ns.toFixed(1).padStart(7)} ns/pair`);
+  if (sink === 0.5) log("");
+}

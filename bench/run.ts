@@ -1,0 +1,155 @@
+// Runs one (allocator, workload) pair: a fresh Memory and fresh instances of the allocator and the
+// driver per run, the driver calling the allocator directly (wasm -> wasm).
+//
+// Linear memory layout of every run:
+//   0 .. 64 KiB           unused (the driver keeps no static data)
+//   64 KiB ..             driver region: slot table (8 B/slot), 16 KiB size table, op buffer
+//   heapBase ..           the allocator's heap (a power of two >= 256 KiB above the region);
+//                         dlmalloc's statics and 16 KiB C stack and TLSF's root start here too
+// Peak heap = memory.buffer.byteLength at the end (linear memory never shrinks) - heapBase.
+import { decodeStats, STATS_FIELDS } from "../src/statsfields.js";
+import * as B from "./build.js";
+import type { Workload } from "./workloads.js";
+
+export const ALLOCATORS = ["asmalloc", "dlmalloc", "tlsf", "firstfit", "bump"] as const;
+export type AllocatorName = (typeof ALLOCATORS)[number];
+export const ALLOCATOR_INFO: Record<AllocatorName, string> = {
+  asmalloc: "this project (build/asmalloc.wasm)",
+  dlmalloc: "dlmalloc from Debian's wasi-libc, clang -O2",
+  tlsf: "AssemblyScript's TLSF (--runtime minimal, heap.alloc)",
+  firstfit: "first fit, boundary tags, coalescing (bench/wasm/firstfit.ts)",
+  bump: "bump pointer, frees only the newest block (bench/wasm/bump.ts)",
+};
+
+const DRIVER_BASE = 64 * 1024;
+const SIZES_BYTES = 16 * 1024;
+const OPBUF_OPS = 64 * 1024;            // trace ops per refill (512 KiB)
+export const MAX_PAGES = 32768;          // 2 GiB: the same ceiling for every allocator
+const SAMPLES = 200;                     // memory samples per run (about)
+
+export interface Sample { op: number; heapBytes: number; liveBytes: number }
+export interface RunResult {
+  ms: number;
+  nsPerOp: number;
+  peakHeapBytes: number;
+  peakLiveBytes: number;
+  memoryGrows?: number;
+  reallocMoves: number;
+  reallocMovedBytes: number;
+  samples: Sample[];
+  stats?: Record<string, number>;
+}
+export class BenchFailure extends Error {
+  constructor(message: string, readonly kind: "oom" | "corrupt" | "trap") { super(message); }
+}
+
+export function layout(w: Workload): { heapBase: number; slotBase: number; sizesBase: number; opBase: number } {
+  const slotBase = DRIVER_BASE;
+  const sizesBase = slotBase + Math.ceil((w.slots * 8) / 16) * 16;
+  const opBase = sizesBase + SIZES_BYTES;
+  const end = opBase + (w.trace ? Math.min(w.trace.count, OPBUF_OPS) * 8 : 0);
+  let heapBase = 256 * 1024;
+  while (heapBase < end) heapBase *= 2;
+  return { heapBase, slotBase, sizesBase, opBase };
+}
+
+export interface Peer { name: AllocatorName; mod: B.BuiltModule }
+const cache = new Map<string, Peer | string>();
+/** The allocator module for a heap base, or a string saying why it is unavailable. */
+export async function getAllocator(name: AllocatorName, heapBase: number): Promise<Peer | string> {
+  const key = `${name}@${name === "tlsf" || name === "dlmalloc" ? heapBase : 0}`;
+  let p = cache.get(key);
+  if (!p) {
+    let m: B.BuiltModule | string;
+    switch (name) {
+      case "asmalloc": m = B.buildAsmalloc(); break;
+      case "dlmalloc": m = B.buildDlmalloc(heapBase); break;
+      case "tlsf": m = await B.buildTlsf(heapBase); break;
+      case "firstfit": m = await B.buildFirstFit(); break;
+      case "bump": m = await B.buildBump(); break;
+    }
+    p = typeof m === "string" ? m : { name, mod: m };
+    cache.set(key, p);
+  }
+  return p;
+}
+let driverMod: B.BuiltModule | undefined;
+export async function getDriver(): Promise<B.BuiltModule> { return (driverMod ??= await B.buildDriver()); }
+
+const OPS = ["", "malloc", "free", "realloc", "calloc", "aligned_alloc", "final check"];
+function describe(code: number, ptr: number, size: number): [string, BenchFailure["kind"]] {
+  const op = OPS[code & 15] ?? "replay";
+  switch (code & ~15) {
+    case 16: return [`${op}(${size}) returned 0 (out of memory)`, "oom"];
+    case 32: return [`${op}(${size}) returned misaligned pointer ${ptr}`, "corrupt"];
+    case 48: return [`block ${ptr} (${size} B) corrupted, found at ${op}`, "corrupt"];
+    case 64: return [`calloc(${size}) returned non-zero memory at ${ptr}`, "corrupt"];
+    default: return [`trace op invalid (id ${ptr}, size ${size})`, "trap"];
+  }
+}
+
+/** One run on fresh instances. Throws BenchFailure. */
+export async function runOnce(peer: Peer, w: Workload): Promise<RunResult> {
+  const L = layout(w);
+  const driver = await getDriver();
+  const startBytes = Math.max(L.heapBase, peer.mod.staticEnd);
+  const memory = new WebAssembly.Memory({ initial: Math.ceil(startBytes / 65536), maximum: MAX_PAGES });
+  let alloc: WebAssembly.Instance;
+  try {
+    alloc = new WebAssembly.Instance(peer.mod.module, { env: { memory } });
+  } catch (e: any) { throw new BenchFailure(`instantiate: ${e.message}`, "trap"); }
+  const ax = alloc.exports as any;
+  if (typeof ax._initialize === "function") ax._initialize();
+  if (typeof ax.init === "function") ax.init(L.heapBase);
+
+  const samples: Sample[] = [];
+  const heapBase = L.heapBase;
+  let tracePos = 0;
+  const trace = w.trace;
+  const imports = {
+    alloc: { malloc: ax.malloc, free: ax.free, realloc: ax.realloc, calloc: ax.calloc, aligned_alloc: ax.aligned_alloc },
+    env: {
+      memory,
+      report(code: number, ptr: number, size: number) {
+        const [msg, kind] = describe(code, ptr >>> 0, size >>> 0);
+        throw new BenchFailure(`${peer.name} on ${w.name}: ${msg}`, kind);
+      },
+      sample(op: number, live: number) { samples.push({ op, heapBytes: memory.buffer.byteLength - heapBase, liveBytes: live }); },
+      refill(): number {
+        if (!trace || tracePos >= trace.count) return 0;
+        const n = Math.min(OPBUF_OPS, trace.count - tracePos);
+        new Uint32Array(memory.buffer, L.opBase, 2 * n).set(trace.ops.subarray(2 * tracePos, 2 * (tracePos + n)));
+        tracePos += n;
+        return n;
+      },
+    },
+  };
+  const d = new WebAssembly.Instance(driver.module, imports).exports as any;
+  const every = Math.max(1, Math.floor(w.ops / SAMPLES));
+  d.setup(L.slotBase, w.slots, L.sizesBase, L.opBase, 12345, every);
+  samples.push({ op: 0, heapBytes: memory.buffer.byteLength - heapBase, liveBytes: 0 });
+  const t0 = performance.now();
+  try {
+    d[w.fn](...w.args);
+  } catch (e: any) {
+    if (e instanceof BenchFailure) throw e;
+    throw new BenchFailure(`${peer.name} on ${w.name}: trapped (${e.message})${/unreachable/.test(e.message) ? ", TLSF traps when memory cannot grow" : ""}`, "trap");
+  }
+  const ms = performance.now() - t0;
+  d.verifyAll(w.slots);
+  const ops = d.getOps() as number;
+  samples.push({ op: ops, heapBytes: memory.buffer.byteLength - heapBase, liveBytes: d.getLive() });
+  let stats: Record<string, number> | undefined;
+  if (typeof ax.heap_stats === "function") {
+    const ptr = ax.heap_stats() >>> 0;
+    stats = { ...decodeStats(new Float64Array(memory.buffer.slice(ptr, ptr + 8 * STATS_FIELDS.length))) };
+  }
+  return {
+    ms, nsPerOp: (ms * 1e6) / ops,
+    peakHeapBytes: memory.buffer.byteLength - heapBase,
+    peakLiveBytes: d.getPeakLive(),
+    memoryGrows: stats?.memoryGrows,
+    reallocMoves: d.getMoves(), reallocMovedBytes: d.getMovedBytes(),
+    samples, stats,
+  };
+}

@@ -1,0 +1,62 @@
+// The bench's workloads: which driver function, its arguments, and how many allocator calls
+// it makes (for ns/op and the sampling interval). Sizes are in bytes.
+import type { OpStream } from "./traces.js";
+
+export interface Workload {
+  name: string;
+  description: string;
+  /** driver export and its arguments */
+  fn: string;
+  args: number[];
+  /** allocator calls one run makes */
+  ops: number;
+  /** slot table length */
+  slots: number;
+  /** realloc-heavy: report bytes copied */
+  realloc?: boolean;
+  trace?: OpStream;
+}
+
+const KiB = 1024, MiB = 1024 * 1024;
+
+/** The synthetic workloads; quick = about 1/5 of the work. */
+export function syntheticWorkloads(quick: boolean): Workload[] {
+  const q = (full: number, small: number) => (quick ? small : full);
+  const churnSteps = q(1_000_000, 200_000);
+  const pairs = q(1_000_000, 200_000), rounds = q(4000, 800);
+  const mixedSteps = q(200_000, 40_000);
+  const batchRounds = q(1000, 200);
+  const largeSteps = q(1500, 300);
+  const bytesFinal = q(2048, 512), doubleFinal = q(16 * KiB, 4 * KiB);
+  const stepFinal = q(64 * MiB, 16 * MiB);
+  const log2 = (n: number) => Math.ceil(Math.log2(n));
+  return [
+    { name: "churn", description: "small-object churn: 10k live, sizes uniform 8-256 B, a random slot replaced each step",
+      fn: "churn", args: [10_000, churnSteps, 8, 256], ops: 2 * 10_000 + 2 * churnSteps, slots: 10_000 },
+    { name: "micro", description: "allocator only: malloc/free pairs, then batches of 256 freed LIFO; sizes 8-256 B; blocks not touched",
+      fn: "micro", args: [pairs, rounds, 256, 8, 256], ops: 2 * pairs + 2 * rounds * 256, slots: 256 },
+    { name: "mixed", description: "churn of 1000 live blocks, sizes log-uniform 8 B-64 KiB",
+      fn: "churnLog", args: [1000, mixedSteps, 8, 64 * KiB], ops: 2 * 1000 + 2 * mixedSteps, slots: 1000 },
+    { name: "lifo", description: "batches of 1000 blocks (16-1024 B) freed newest first",
+      fn: "batches", args: [batchRounds, 1000, 16, 1024, 1], ops: 2 * 1000 * batchRounds, slots: 1000 },
+    { name: "fifo", description: "batches of 1000 blocks (16-1024 B) freed oldest first",
+      fn: "batches", args: [batchRounds, 1000, 16, 1024, 0], ops: 2 * 1000 * batchRounds, slots: 1000 },
+    { name: "large", description: "churn of 16 live blocks, sizes log-uniform 64 KiB-4 MiB",
+      fn: "churnLog", args: [16, largeSteps, 64 * KiB, 4 * MiB], ops: 2 * 16 + 2 * largeSteps, slots: 16 },
+    { name: "realloc-bytes", description: "256 buffers grown round-robin by realloc(p, len+1), 1 byte at a time",
+      fn: "reallocBytes", args: [256, bytesFinal], ops: 256 * bytesFinal + 256, slots: 256, realloc: true },
+    { name: "realloc-double", description: "1000 vectors: a byte appended per step round-robin, capacity doubled from 16 B when full",
+      fn: "reallocDoubling", args: [1000, doubleFinal], ops: 1000 * (2 + log2(doubleFinal / 16)), slots: 1000, realloc: true },
+    { name: "realloc-4k", description: `one buffer grown 4 KiB at a time to ${stepFinal / MiB} MiB`,
+      fn: "reallocStep", args: [4 * KiB, stepFinal], ops: stepFinal / (4 * KiB) + 1, slots: 1, realloc: true },
+  ];
+}
+
+export function traceWorkload(t: OpStream): Workload {
+  const k = t.kinds;
+  return {
+    name: `trace:${t.name.replace(/\.cut$/, "")}`,
+    description: `replay of ${t.name}: ${t.count} ops (${k.a} malloc, ${k.c} calloc, ${k.m} aligned, ${k.r} realloc, ${k.f} free), ${t.slots} slots, peak live ${(t.peakLiveBytes / MiB).toFixed(1)} MiB`,
+    fn: "replay", args: [t.count], ops: t.count, slots: t.slots, trace: t, realloc: k.r > 0,
+  };
+}
