@@ -1,0 +1,133 @@
+// realloc without copying (issue 4): every path keeps the contents — same class, large blocks
+// grown in place into free pages or at the heap top, shrunk in place, moved when a neighbour
+// is in the way, and across the small/large boundary — and the copied-bytes counter says
+// which paths copied.
+import { describe, it, expect, beforeEach } from "vitest";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { decodeStats, HeapStats } from "../../src/statsfields";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const allocModule = new WebAssembly.Module(readFileSync(root + "build/asmalloc.wasm"));
+const inspectModule = new WebAssembly.Module(readFileSync(root + "build/asmalloc.inspect.wasm"));
+const KiB = 1024, MiB = 1024 * KiB;
+
+let memory: WebAssembly.Memory;
+let A: any, I: any;
+
+beforeEach(() => {
+  memory = new WebAssembly.Memory({ initial: 1, maximum: 16384 });
+  A = new WebAssembly.Instance(allocModule, { env: { memory } }).exports;
+  I = new WebAssembly.Instance(inspectModule, { env: { memory } }).exports;
+  expect(A.init(65536)).toBe(1);
+  expect(I.bind(65536)).toBe(1);
+});
+
+const stats = (): HeapStats => decodeStats(new Float64Array(memory.buffer, I.stats(), 18));
+function fill(p: number, n: number, seed: number) {
+  const b = new Uint8Array(memory.buffer, p, n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 255;
+}
+function expectFilled(p: number, n: number, seed: number) {
+  const b = new Uint8Array(memory.buffer, p, n);
+  for (let i = 0; i < n; i++) if (b[i] !== ((i * 31 + seed) & 255)) throw new Error(`byte ${i} of ${p} lost (n=${n})`);
+}
+function realloc(p: number, n: number, kept: number, seed: number): number {
+  const q = A.realloc(p, n);
+  expect(q, `realloc(${p}, ${n})`).not.toBe(0);
+  expectFilled(q, kept, seed);
+  expect(A.malloc_usable_size(q)).toBeGreaterThanOrEqual(n);
+  expect(I.check()).toBe(0);
+  return q;
+}
+
+describe("realloc in place", () => {
+  it("same class keeps the pointer and copies nothing", () => {
+    const p = A.malloc(100);
+    fill(p, 100, 1);
+    expect(realloc(p, 112, 100, 1)).toBe(p);
+    expect(realloc(p, 97, 97, 1)).toBe(p);
+    expect(stats().reallocCopiedBytes).toBe(0);
+  });
+
+  it("a large block at the heap top grows in place through memory.grow", () => {
+    let p = A.malloc(100 * KiB);
+    fill(p, 100 * KiB, 2);
+    for (let n = 104 * KiB; n <= 8 * MiB; n += 4 * KiB) p = realloc(p, n, 100 * KiB, 2) === p ? p : (() => { throw new Error(`moved at ${n}`); })();
+    expect(stats().reallocCopiedBytes).toBe(0);
+    expect(stats().reallocInPlace).toBeGreaterThan(1000);
+  });
+
+  it("grows into free pages after it, and shrinks in place handing pages back", () => {
+    const a = A.malloc(256 * KiB), b = A.malloc(512 * KiB), c = A.malloc(128 * KiB);
+    fill(a, 256 * KiB, 3);
+    A.free(b);                                      // free pages right after a
+    const freeBefore = stats().pageHeapFreeBytes;
+    expect(realloc(a, 700 * KiB, 256 * KiB, 3)).toBe(a);
+    expect(stats().pageHeapFreeBytes).toBeLessThan(freeBefore);
+    expect(realloc(a, 100 * KiB, 100 * KiB, 3)).toBe(a);   // shrink: tail pages go back
+    expect(stats().pageHeapFreeBytes).toBeGreaterThan(freeBefore);
+    expect(stats().reallocCopiedBytes).toBe(0);
+    A.free(c);
+  });
+
+  it("moves once when a neighbour is in the way, then grows in place again", () => {
+    const a = A.malloc(200 * KiB);
+    const wall = A.malloc(200 * KiB);           // right after a: a cannot grow in place
+    A.malloc(80);                                // small spans too
+    fill(a, 200 * KiB, 4);
+    const q = realloc(a, 300 * KiB, 200 * KiB, 4);
+    expect(q).not.toBe(a);
+    expect(stats().reallocCopiedBytes).toBe(200 * KiB);   // requested bytes, not pages
+    const q2 = realloc(q, 360 * KiB, 200 * KiB, 4);       // within the headroom of the move
+    expect(q2).toBe(q);
+    expect(stats().reallocCopiedBytes).toBe(200 * KiB);
+    A.free(wall);
+  });
+
+  it("crosses the small/large boundary both ways", () => {
+    let p = A.malloc(40);
+    fill(p, 40, 5);
+    p = realloc(p, 60 * KiB, 40, 5);             // small -> biggest classes
+    fill(p, 60 * KiB, 6);
+    p = realloc(p, 70 * KiB, 60 * KiB, 6);       // -> large
+    p = realloc(p, 1 * MiB, 60 * KiB, 6);
+    p = realloc(p, 20 * KiB, 20 * KiB, 6);       // large -> small
+    p = realloc(p, 24, 24, 6);
+    expect(A.free_checked(p)).toBe(0);
+    expect(stats().inUseBytes).toBe(0);
+  });
+
+  it("one buffer grown 4 KiB at a time to 64 MiB copies <= 5% of what copy-always copies", () => {
+    let p = A.malloc(4 * KiB), copyAlways = 0;
+    fill(p, 4 * KiB, 7);
+    const small = A.malloc(100);                   // other blocks exist, below it
+    for (let n = 8 * KiB; n <= 64 * MiB; n += 4 * KiB) {
+      copyAlways += n - 4 * KiB;
+      p = A.realloc(p, n);
+      expect(p).not.toBe(0);
+    }
+    expectFilled(p, 4 * KiB, 7);
+    expect(I.check()).toBe(0);
+    const s = stats();
+    expect(s.reallocCopiedBytes).toBeLessThanOrEqual(0.05 * copyAlways);
+    expect(s.memoryGrows).toBeLessThan(100);       // geometric growth, not one grow per step
+    A.free(small);
+  });
+
+  it("byte-by-byte growth of many buffers copies O(final size)", () => {
+    const bufs: number[] = [], sizes: number[] = [];
+    for (let i = 0; i < 16; i++) { bufs.push(A.malloc(16)); sizes.push(16); fill(bufs[i], 16, i); }
+    let final = 0;
+    for (let round = 0; round < 17; round++) {      // 16 B .. 2 MiB, doubling, interleaved
+      for (let i = 0; i < 16; i++) {
+        const n = sizes[i] * 2;
+        bufs[i] = realloc(bufs[i], n, 16, i);
+        sizes[i] = n;
+        A.malloc(64);                                // something placed after it each time
+      }
+    }
+    for (const n of sizes) final += n;
+    expect(stats().reallocCopiedBytes).toBeLessThan(3 * final);
+  });
+});
