@@ -38,7 +38,7 @@ const TARGETS = {
 };
 for (const [target, [entry, out]] of Object.entries(TARGETS)) {
   if (!stale([out], asTime)) continue;
-  const { error, stderr } = await asc.main([entry, "--config", "asconfig.json", "--target", target], { stdout: process.stdout, stderr: process.stderr });
+  const { error, stderr } = await asc.main([entry, "--config", "asconfig.json", "--target", target, "--outFile", out, "--textFile", out.replace(/\.wasm$/, ".wat")], { stdout: process.stdout, stderr: process.stderr });
   if (error) { console.error(`asc --target ${target} failed: ${error.message}\n${stderr}`); process.exit(1); }
 }
 
