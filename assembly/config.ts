@@ -1,6 +1,6 @@
 // asmalloc — build switches and the primary constants every tier derives from.
 // The design is described in index.ts. This is the only file that reads --use flags
-// (asconfig.json sets them per target; tests/unit/switches.test.ts shows each one changes the output):
+// (asconfig.json sets them per target; tests/build/builds.test.ts shows each one changes the output):
 //   ASMALLOC_DEBUG    build/asmalloc.debug.wasm: every free is checked against its span, freed
 //                     objects are poisoned and checked on reuse, blocks carry a canary and their
 //                     requested size, and misuse is reported through the imported env.report.

@@ -1,0 +1,80 @@
+// The shipped builds: each compile-time switch changes the output (a misspelled --use name is
+// silently "not defined"), the release module keeps its ABI promises (imports only env.memory,
+// no data segments, <= 8 KiB), and the fast paths keep their instruction counts (TCMalloc's
+// golden counts: a change that grows them must update the record here on purpose).
+import { describe, it, expect } from "vitest";
+import { readFileSync, statSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+const root = fileURLToPath(new URL("../../", import.meta.url));
+const mod = (f: string) => new WebAssembly.Module(readFileSync(root + "build/" + f));
+const imports = (f: string) => WebAssembly.Module.imports(mod(f)).map((i) => `${i.module}.${i.name}:${i.kind}`);
+const exportsOf = (f: string) => WebAssembly.Module.exports(mod(f)).map((e) => e.name).sort();
+
+/** Instructions in a function's body in a .wat file (lines that start with an opcode). */
+function instructions(wat: string, fn: string): number {
+  const start = wat.indexOf(`(func ${fn} `);
+  if (start < 0) throw new Error(`${fn} not found`);
+  const end = wat.indexOf("\n )", start);
+  return wat.slice(start, end).split("\n").slice(1)
+    .filter((l) => /^\s+[a-z][a-z0-9_.]*(\s|$)/.test(l) && !/^\s+\((local|param|result)/.test(l) && !/^\s+(block|loop|if|else|end)\b/.test(l)).length;
+}
+
+/** Data section present? (section id 11) */
+function hasDataSection(f: string): boolean {
+  const b = readFileSync(root + "build/" + f);
+  let i = 8;
+  while (i < b.length) {
+    const id = b[i++];
+    let size = 0, shift = 0, byte;
+    do { byte = b[i++]; size |= (byte & 0x7f) << shift; shift += 7; } while (byte & 0x80);
+    if (id === 11) return true;
+    i += size;
+  }
+  return false;
+}
+
+const API = ["aligned_alloc", "calloc", "free", "free_checked", "init", "last_error", "malloc", "malloc_usable_size",
+  "posix_memalign", "realloc", "set_blocking", "thread_exit"];
+
+describe("release build (build/asmalloc.wasm)", () => {
+  it("imports exactly env.memory and has no data segments", () => {
+    expect(imports("asmalloc.wasm")).toEqual(["env.memory:memory"]);
+    expect(hasDataSection("asmalloc.wasm")).toBe(false);
+  });
+  it("exports the documented ABI", () => {
+    expect(exportsOf("asmalloc.wasm")).toEqual(API);
+  });
+  it("is at most 8 KiB", () => {
+    expect(statSync(root + "build/asmalloc.wasm").size).toBeLessThanOrEqual(8192);
+  });
+  it("keeps the fast paths short (golden instruction counts)", () => {
+    const wat = readFileSync(root + "build/asmalloc.wat", "utf8");
+    // malloc: size check, class shifts, pop; free: page map, span checks, push
+    expect(instructions(wat, "$assembly/malloc/malloc")).toBeLessThanOrEqual(60);
+    expect(instructions(wat, "$assembly/malloc/freeChecked")).toBeLessThanOrEqual(95);
+  });
+});
+
+describe("each switch changes the output", () => {
+  it("ASMALLOC_DEBUG adds the env.report hook", () => {
+    expect(imports("asmalloc.debug.wasm")).toContain("env.report:function");
+    expect(imports("asmalloc.wasm")).not.toContain("env.report:function");
+    expect(exportsOf("asmalloc.debug.wasm")).toEqual(API);
+  });
+  it("ASMALLOC_THREADS imports a shared memory and uses atomics", () => {
+    const mt = WebAssembly.Module.imports(mod("asmalloc.mt.wasm"));
+    expect(mt.map((i) => `${i.module}.${i.name}`)).toEqual(["env.memory"]);
+    const wat = readFileSync(root + "build/asmalloc.mt.wat", "utf8");
+    expect(wat).toMatch(/\(memory \$0 \d+ 65536 shared\)/);
+    expect(wat).toContain("memory.atomic.wait32");
+    expect(wat).toContain("i32.atomic.rmw.cmpxchg");
+    expect(readFileSync(root + "build/asmalloc.wat", "utf8")).not.toContain("atomic");
+    expect(exportsOf("asmalloc.mt.wasm")).toEqual(API);
+  });
+  it("the inspector shares the heap's memory and has no data segments either", () => {
+    expect(imports("asmalloc.inspect.wasm")).toEqual(["env.memory:memory"]);
+    expect(hasDataSection("asmalloc.inspect.wasm")).toBe(false);
+    expect(hasDataSection("asmalloc.mt.wasm")).toBe(false);
+  });
+});
