@@ -1,0 +1,148 @@
+// The shadow model of a heap: the live blocks the program holds, kept sorted so that every new
+// block is checked against its neighbours for overlap (an interval set), plus fill patterns that
+// are written and compared natively (Buffer.equals), so whole blocks of up to 1 MiB are checked.
+
+/** A live block as the model knows it. */
+export interface Block {
+  ptr: number;
+  /** bytes the program asked for (the bytes it may use and that the pattern covers) */
+  size: number;
+  /** what malloc_usable_size said at allocation: the block's extent for the overlap check */
+  usable: number;
+  /** offset of this block's window into the pattern (blocks get different windows) */
+  off: number;
+  /** how it was made, for messages */
+  how: string;
+  /** alignment it was asked for (1 if none) */
+  align: number;
+}
+
+/** Live blocks: a map by pointer, a sorted array of starts (overlap checks), and a dense array
+ *  for picking a random block in O(1). */
+export class Shadow {
+  readonly byPtr = new Map<number, Block>();
+  private starts: number[] = [];
+  private dense: Block[] = [];
+  private denseIndex = new Map<number, number>();
+  /** Σ size and Σ usable over live blocks */
+  requested = 0;
+  usable = 0;
+
+  get count(): number { return this.dense.length; }
+  at(i: number): Block { return this.dense[i]; }
+  all(): readonly Block[] { return this.dense; }
+
+  /** Index of the last start <= addr, or -1. */
+  private floor(addr: number): number {
+    let lo = 0, hi = this.starts.length - 1, ans = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.starts[mid] <= addr) { ans = mid; lo = mid + 1; } else hi = mid - 1;
+    }
+    return ans;
+  }
+
+  /** The live block containing addr, if any. */
+  containing(addr: number): Block | undefined {
+    const i = this.floor(addr);
+    if (i < 0) return undefined;
+    const b = this.byPtr.get(this.starts[i])!;
+    return addr < b.ptr + Math.max(b.usable, 1) ? b : undefined;
+  }
+
+  /** Adds a block; throws if it overlaps a live one. */
+  add(b: Block): void {
+    const end = b.ptr + Math.max(b.usable, 1);
+    const i = this.floor(b.ptr);
+    if (i >= 0) {
+      const prev = this.byPtr.get(this.starts[i])!;
+      if (prev.ptr + Math.max(prev.usable, 1) > b.ptr) {
+        throw new Error(`overlap: new ${describe(b)} overlaps live ${describe(prev)}`);
+      }
+    }
+    if (i + 1 < this.starts.length && this.starts[i + 1] < end) {
+      throw new Error(`overlap: new ${describe(b)} overlaps live ${describe(this.byPtr.get(this.starts[i + 1])!)}`);
+    }
+    this.starts.splice(i + 1, 0, b.ptr);
+    this.byPtr.set(b.ptr, b);
+    this.denseIndex.set(b.ptr, this.dense.length);
+    this.dense.push(b);
+    this.requested += b.size;
+    this.usable += b.usable;
+  }
+
+  remove(ptr: number): Block {
+    const b = this.byPtr.get(ptr);
+    if (!b) throw new Error(`model: ${ptr} is not live`);
+    const i = this.floor(ptr);
+    this.starts.splice(i, 1);
+    this.byPtr.delete(ptr);
+    const di = this.denseIndex.get(ptr)!;
+    const last = this.dense.pop()!;
+    if (last !== b) { this.dense[di] = last; this.denseIndex.set(last.ptr, di); }
+    this.denseIndex.delete(ptr);
+    this.requested -= b.size;
+    this.usable -= b.usable;
+    return b;
+  }
+}
+
+export function describe(b: Block): string {
+  return `${b.how} block [${b.ptr}, +${b.usable}) size ${b.size}`;
+}
+
+/** Fill patterns: block contents are a window of one random byte string, so a block copied to
+ *  the wrong place, or overwritten by a neighbour, no longer matches. */
+export class Patterns {
+  static readonly WINDOWS = 4096;
+  private static readonly cache = new Map<string, Patterns>();
+
+  /** One pattern buffer per (seed, maxBlock) per test file: megabytes of random bytes are worth reusing. */
+  static shared(seed: number, maxBlock: number): Patterns {
+    const key = `${seed}/${maxBlock}`;
+    let p = Patterns.cache.get(key);
+    if (!p) Patterns.cache.set(key, p = new Patterns(seed, maxBlock));
+    return p;
+  }
+  readonly bytes: Buffer;
+  private readonly zeros: Buffer;
+
+  constructor(seed: number, maxBlock: number) {
+    this.bytes = Buffer.alloc(maxBlock + Patterns.WINDOWS);
+    let x = (seed ^ 0x5bd1e995) >>> 0 || 1;
+    for (let i = 0; i < this.bytes.length; i++) {   // xorshift32
+      x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+      this.bytes[i] = x & 0xff;
+    }
+    this.zeros = Buffer.alloc(maxBlock);
+  }
+
+  /** Writes bytes [from, to) of block b's pattern. */
+  fill(mem: ArrayBuffer, b: Block, from = 0, to = b.size): void {
+    if (to <= from) return;
+    new Uint8Array(mem, b.ptr + from, to - from).set(this.bytes.subarray(b.off + from, b.off + to));
+  }
+
+  /** Throws if bytes [from, to) of block b are not its pattern. */
+  check(mem: ArrayBuffer, b: Block, from = 0, to = b.size, when = ""): void {
+    if (to <= from) return;
+    const got = Buffer.from(mem, b.ptr + from, to - from);
+    const want = this.bytes.subarray(b.off + from, b.off + to);
+    if (!got.equals(want)) {
+      let i = 0;
+      while (got[i] === want[i]) i++;
+      throw new Error(`contents lost${when ? " " + when : ""}: ${describe(b)}: byte ${from + i} is ${got[i]}, expected ${want[i]}`);
+    }
+  }
+
+  /** Throws unless [ptr, ptr+n) is all zero. */
+  checkZero(mem: ArrayBuffer, ptr: number, n: number, what: string): void {
+    if (!n) return;
+    const got = Buffer.from(mem, ptr, n);
+    if (!got.equals(this.zeros.subarray(0, n))) {
+      let i = 0;
+      while (got[i] === 0) i++;
+      throw new Error(`${what}: [${ptr}, +${n}) not zeroed: byte ${i} is ${got[i]}`);
+    }
+  }
+}
