@@ -19,6 +19,8 @@ export interface BenchOptions {
   runs: number;
   /** a run slower than this many ms is not repeated */
   slowMs: number;
+  /** cells whose runs are short get more runs, up to this much timed work (max 31 runs) */
+  minTotalMs: number;
   log: (s: string) => void;
 }
 
@@ -112,11 +114,15 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
       }
       const runs: RunResult[] = [];
       let cell: Cell | undefined;
-      for (let i = 0; i <= o.runs; i++) { // run 0 warms the JIT up and is not counted
-        progress.step(`${a} ${w.name}`);
+      // run 0 warms the JIT up and is not counted; short cells get more runs (up to 31) so that
+      // the timed runs add up to minTotalMs, which steadies their median
+      let total = o.runs;
+      for (let i = 0; i <= total; i++) {
+        if (i <= o.runs) progress.step(`${a} ${w.name}`);
         try {
           const r = await runOnce(peer, w);
           if (i > 0) runs.push(r);
+          if (i === 0) total = Math.min(31, Math.max(o.runs, Math.ceil(o.minTotalMs / Math.max(r.ms, 0.01))));
           if (r.ms > o.slowMs) { if (i === 0) runs.push(r); for (let j = i + 1; j <= o.runs; j++) progress.step(`${a} ${w.name}`); break; }
         } catch (e) {
           if (!(e instanceof BenchFailure)) throw e;
@@ -126,6 +132,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
           break;
         }
       }
+      if (!cell) for (let j = total + 1; j <= o.runs; j++) progress.step(`${a} ${w.name}`);
       if (!cell) {
         const times = runs.map((r) => r.ms);
         const med = median(times);
@@ -182,12 +189,11 @@ export function formatTable(r: BenchResults): string {
       }).join(""));
     }
   };
-  const ratio = (x: number, y?: number) => (y ? ` ${(x / y).toFixed(2)}x` : "");
   section("ns per allocator call (median; in brackets: time vs asmalloc's, >1 = slower than asmalloc)",
     (c, b) => `${c.nsPerOp!.toFixed(1)}${c.allocator !== "asmalloc" && b?.nsPerOp ? ` (${(c.nsPerOp! / b.nsPerOp).toFixed(2)})` : ""}`);
   section("peak heap (linear memory above the heap base; in brackets: vs asmalloc's)",
     (c, b) => `${fmtBytes(c.peakHeapBytes!)}${c.allocator !== "asmalloc" && b?.peakHeapBytes ? ` (${(c.peakHeapBytes! / b.peakHeapBytes).toFixed(2)})` : ""}`);
-  section("heap efficiency (peak live requested bytes / peak heap)", (c) => `${(100 * c.heapEfficiency!).toFixed(0)}%`);
+  section("heap efficiency (peak live requested bytes / peak heap)", (c) => (c.peakLiveBytes ? `${(100 * c.heapEfficiency!).toFixed(0)}%` : "-"));
   const rw = r.workloads.filter((w) => w.realloc);
   if (rw.length) {
     out.push("", "realloc: bytes copied by moves (driver-measured min(old,new) per moved block) / moves");
@@ -200,7 +206,6 @@ export function formatTable(r: BenchResults): string {
   out.push("", "wasm size: " + r.allocators.map((a) => `${a.name} ${a.wasmBytes ?? "-"} B`).join(", "));
   for (const a of r.allocators) if (a.skipped) out.push(`${a.name}: ${a.skipped}`);
   for (const c of r.results) if (c.status !== "ok" && c.status !== "skipped") out.push(`${c.status.toUpperCase()}: ${c.error}`);
-  void ratio;
   return out.join("\n");
 }
 export { DL_SKIP };

@@ -84,7 +84,7 @@ async function bench(argv: string[]): Promise<number> {
     workloads: list(flags, "--workloads"),
     traceFiles, bundledTraces: !flags.has("--no-traces"),
     outDir: resolve(flags.get("--out")?.at(-1) ?? resolve(ROOT, "bench", "out")),
-    quick, runs, slowMs: quick ? 3000 : 10000,
+    quick, runs, slowMs: quick ? 3000 : 10000, minTotalMs: quick ? 60 : 300,
     log: (s: string) => process.stderr.write(s + "\n"),
   };
   const { TraceError } = await import("../bench/traces.js");
