@@ -121,8 +121,9 @@ export async function buildAs() {
   const { default: asc } = await import("assemblyscript/asc");
   const asDir = join(root, "interop/as");
   const inputs = readdirSync(asDir).filter((f) => f.endsWith(".ts")).map((f) => join(asDir, f));
-  const common = ["interop/as/json.ts", "-O3", "--noAssert", "--use", "abort=interop/as/json/abortTrap",
-    "--exportStart", "_start"];
+  // abort= : abort() traps (no env.abort import), the same in both builds
+  // interop/as/asconfig.json keeps asc from reading the allocator's ./asconfig.json
+  const common = ["interop/as/json.ts", "--config", "interop/as/asconfig.json", "-O3", "--noAssert", "--use", "abort="];
   const variants = {
     tlsf: [...common, "--runtime", "incremental"],
     asmalloc: [...common, "--runtime", "./interop/as/runtime", "--importMemory"],
