@@ -425,7 +425,11 @@ class HeapImpl implements Heap {
     const x = this.inspector;
     if (!x) throw new Error(`asmalloc ${op}: this heap was created without the inspector module`);
     if (!this.bound) {
-      if (!x.bind(this.base)) throw new HeapError(op, Status.OUT_OF_MEMORY, 0, "the inspector could not bind to the heap");
+      if (!x.bind(this.base)) {
+        // no heap header at base (overwritten by the program), or no memory for the 8 KiB scratch
+        if (op === "check") throw new HeapCorruptionError(1, this.base);
+        throw new HeapError(op, Status.OUT_OF_MEMORY, 0, "the inspector could not bind to the heap (header overwritten, or memory exhausted)");
+      }
       this.bound = true;
     }
     return x;

@@ -1,0 +1,76 @@
+// Out of memory under a small maximum (issue 2 item 8): allocations return 0 (the host library
+// throws HeapError OUT_OF_MEMORY), nothing traps, and the heap stays usable.
+import { describe, it, expect } from "vitest";
+import { BUILDS, makeHeap, u } from "../helpers/heaps.js";
+import { HeapError, Status } from "../../src/index.js";
+import { Rng } from "../helpers/rng.js";
+
+describe.each(BUILDS)("out of memory (%s build)", (build) => {
+  it("allocating until 0 under maximumMemory 64 pages: no trap; frees work; allocations succeed again", () => {
+    const h = makeHeap(build, { maximumMemory: 64 }), x = h.exports;
+    const rng = new Rng(64);
+    for (let round = 0; round < 3; round++) {
+      const live: number[] = [];
+      let failures = 0;
+      for (let i = 0; failures < 50 && i < 100_000; i++) {
+        const n = 1 + rng.logSize(300_000);
+        const p = u(x.malloc(n));
+        if (p === 0) {
+          failures++;
+          expect(x.last_error()).toBe(Status.OUT_OF_MEMORY);
+          continue;
+        }
+        new Uint8Array(h.memory.buffer, p, n).fill(live.length & 255);
+        live.push(p);
+      }
+      expect(h.memory.buffer.byteLength).toBeLessThanOrEqual(64 * 65536);
+      expect(failures).toBe(50);
+      expect(live.length).toBeGreaterThan(20);
+      h.check();
+      // every block survived
+      live.forEach((p, i) => expect(new Uint8Array(h.memory.buffer, p, 1)[0]).toBe(i & 255));
+      // small allocations still work from free space in existing spans, or fail cleanly
+      for (let i = 0; i < 100; i++) { const p = u(x.malloc(16)); if (p) live.push(p); else x.last_error(); }
+      for (const p of live) expect(x.free_checked(p)).toBe(0);
+      h.check();
+      const big = u(x.malloc(2 << 20));
+      expect(big, `round ${round}: 2 MiB after freeing everything`).not.toBe(0);
+      x.free(big);
+    }
+    expect(h.stats().failedAllocs).toBeGreaterThanOrEqual(150);
+  });
+
+  it("the host library raises HeapError OUT_OF_MEMORY; realloc failure keeps the old block", () => {
+    const h = makeHeap(build, { maximumMemory: 64 });
+    const p = h.malloc(1000);
+    h.bytes(p, 1000).fill(42);
+    const expectOOM = (f: () => unknown): void => {
+      let err: unknown;
+      try { f(); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(HeapError);
+      expect((err as HeapError).code).toBe("OUT_OF_MEMORY");
+      expect((err as HeapError).status).toBe(Status.OUT_OF_MEMORY);
+    };
+    expectOOM(() => h.malloc(8 << 20));
+    expectOOM(() => h.calloc(1024, 8192));
+    expectOOM(() => h.alignedAlloc(1 << 20, 5 << 20));
+    expectOOM(() => h.realloc(p, 8 << 20));
+    expect(h.bytes(p, 1000).every((b) => b === 42)).toBe(true);
+    expect(h.usableSize(p)).toBeGreaterThanOrEqual(1000);
+    const q = h.realloc(p, 2000);
+    expect(h.bytes(q, 1000).every((b) => b === 42)).toBe(true);
+    h.free(q);
+    h.check();
+  });
+
+  it("a memory at its maximum before the heap starts: the first malloc fails cleanly", () => {
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
+    let err: unknown;
+    try {
+      const h = makeHeap(build, { memory, heapBase: 8192 });
+      h.malloc(100_000);
+    } catch (e) { err = e; }
+    expect(err).toBeInstanceOf(HeapError);
+    expect(["OUT_OF_MEMORY", "INIT_FAILED"]).toContain((err as HeapError).code);
+  });
+});
