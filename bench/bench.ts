@@ -1,11 +1,12 @@
 // `asmalloc bench`: every allocator on every workload, median of N runs, a table and results.json.
-import { mkdirSync, writeFileSync, readdirSync, existsSync } from "node:fs";
+import { mkdirSync, writeFileSync, readdirSync, existsSync, readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { cpus, totalmem } from "node:os";
 import { ALLOCATORS, ALLOCATOR_INFO, type AllocatorName, BenchFailure, getAllocator, getDriver, layout, runOnce, type RunResult, type Sample, MAX_PAGES } from "./run.js";
 import { syntheticWorkloads, traceWorkload, type Workload } from "./workloads.js";
 import { readTrace } from "./traces.js";
-import { ROOT, DL_SKIP } from "./build.js";
+import { ROOT, DL_SKIP, asmallocPath } from "./build.js";
 
 export interface BenchOptions {
   allocators: AllocatorName[];
@@ -28,7 +29,11 @@ export interface BenchOptions {
 export interface BenchResults {
   schema: "asmalloc-bench/1";
   date: string;
-  machine: { cpu: string; cores: number; memoryBytes: number; node: string; platform: string; loadAvg?: number[] };
+  machine: { cpu: string; cores: number; memoryBytes: number; node: string; platform: string;
+    /** share of all CPU time used by other processes while the bench ran (from /proc/stat), null off Linux */
+    otherCpuShare: number | null };
+  /** sha1 (12 hex) of build/asmalloc.wasm as measured */
+  asmallocSha1: string;
   options: { quick: boolean; runs: number; memoryMaxBytes: number };
   allocators: { name: string; description: string; wasmBytes: number | null; skipped?: string }[];
   workloads: { name: string; description: string; ops: number; heapBase: number; realloc: boolean; trace?: { file: string; peakLiveBytes: number; slots: number } }[];
@@ -92,7 +97,17 @@ class Progress {
   end() { if (this.tty) process.stderr.write("\r\x1b[K"); }
 }
 
+function procStat(): { busy: number; total: number } | null {
+  try {
+    const f = readFileSync("/proc/stat", "latin1").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    const idle = f[3] + (f[4] ?? 0);
+    const total = f.reduce((a, b) => a + b, 0);
+    return { busy: total - idle, total };
+  } catch { return null; }
+}
+
 export async function runBench(o: BenchOptions): Promise<{ results: BenchResults; failed: boolean }> {
+  const stat0 = procStat(), cpu0 = process.cpuUsage();
   const workloads = await selectWorkloads(o);
   await getDriver();
   const allocators: BenchResults["allocators"] = [];
@@ -151,11 +166,18 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
     }
   }
   progress.end();
+  const stat1 = procStat(), cpu1 = process.cpuUsage(cpu0);
+  let otherCpuShare: number | null = null;
+  if (stat0 && stat1 && stat1.total > stat0.total) {
+    const ownTicks = ((cpu1.user + cpu1.system) / 1e6) * 100; // USER_HZ = 100
+    otherCpuShare = Math.max(0, (stat1.busy - stat0.busy - ownTicks) / (stat1.total - stat0.total));
+  }
   const c = cpus();
   const res: BenchResults = {
     schema: "asmalloc-bench/1",
     date: new Date().toISOString(),
-    machine: { cpu: c[0]?.model ?? "unknown", cores: c.length, memoryBytes: totalmem(), node: process.version, platform: `${process.platform}-${process.arch}` },
+    machine: { cpu: c[0]?.model ?? "unknown", cores: c.length, memoryBytes: totalmem(), node: process.version, platform: `${process.platform}-${process.arch}`, otherCpuShare },
+    asmallocSha1: createHash("sha1").update(readFileSync(asmallocPath())).digest("hex").slice(0, 12),
     options: { quick: o.quick, runs: o.runs, memoryMaxBytes: MAX_PAGES * 65536 },
     allocators,
     workloads: workloads.map((w) => ({ name: w.name, description: w.description, ops: w.ops, heapBase: layout(w).heapBase, realloc: !!w.realloc,

@@ -79,6 +79,16 @@ export function buildAsmalloc(): BuiltModule {
   return load(f, 0);
 }
 
+let inspector: WebAssembly.Module | null | undefined;
+/** asmalloc's inspector module (stats, heap check), or null when it is not built. */
+export function buildInspector(): WebAssembly.Module | null {
+  if (inspector === undefined) {
+    const f = join(ROOT, "build", "asmalloc.inspect.wasm");
+    inspector = existsSync(f) ? new WebAssembly.Module(readFileSync(f)) : null;
+  }
+  return inspector;
+}
+
 const WASI = { lib: "/usr/lib/wasm32-wasi/libc.a", inc: "/usr/include/wasm32-wasi" };
 let clangOk: boolean | undefined;
 /** true when clang, wasm-ld and wasi-libc are installed */

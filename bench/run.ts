@@ -139,14 +139,25 @@ export async function runOnce(peer: Peer, w: Workload): Promise<RunResult> {
   d.verifyAll(w.slots);
   const ops = d.getOps() as number;
   samples.push({ op: ops, heapBytes: memory.buffer.byteLength - heapBase, liveBytes: d.getLive() });
+  const peakHeapBytes = memory.buffer.byteLength - heapBase;
+  // asmalloc: its stats and a full heap check, through the inspector module (after the peak is
+  // taken: binding takes a little heap metadata)
   let stats: Record<string, number> | undefined;
-  if (typeof ax.heap_stats === "function") {
-    const ptr = ax.heap_stats() >>> 0;
-    stats = { ...decodeStats(new Float64Array(memory.buffer.slice(ptr, ptr + 8 * STATS_FIELDS.length))) };
+  if (peer.name === "asmalloc") {
+    const insp = B.buildInspector();
+    if (insp) {
+      const ix = new WebAssembly.Instance(insp, { env: { memory } }).exports as any;
+      if (ix.bind(heapBase)) {
+        const bad = ix.check();
+        if (bad) throw new BenchFailure(`asmalloc on ${w.name}: heap check failed after the run (Broken code ${bad} at ${ix.check_where() >>> 0})`, "corrupt");
+        const ptr = ix.stats() >>> 0;
+        stats = { ...decodeStats(new Float64Array(memory.buffer.slice(ptr, ptr + 8 * STATS_FIELDS.length))) };
+      }
+    }
   }
   return {
     ms, nsPerOp: (ms * 1e6) / ops,
-    peakHeapBytes: memory.buffer.byteLength - heapBase,
+    peakHeapBytes,
     peakLiveBytes: d.getPeakLive(),
     memoryGrows: stats?.memoryGrows,
     reallocMoves: d.getMoves(), reallocMovedBytes: d.getMovedBytes(),
