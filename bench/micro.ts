@@ -22,15 +22,17 @@ export async function runMicro(log: (s: string) => void): Promise<void> {
   for (let i = 0; i < sizes.length; i++) { seed = (seed * 1103515245 + 12345) >>> 0; sizes[i] = 8 + (seed >>> 8) % 249; }
   let k = 0, sink = 0;
   const bench = new Bench({ time: 500, warmup: true });
+  // each task does INNER pairs so that tinybench's per-iteration timing (tens of ns) is amortised
+  const INNER = 1000;
   bench
-    .add("asmalloc malloc+free (JS -> Wasm exports)", () => { const p = a.malloc(sizes[k++ & 4095]); a.free(p); sink ^= p; })
-    .add("no-op Wasm call pair", () => { const p = nop.nop1(sizes[k++ & 4095]); nop.nop2(p); sink ^= p; })
-    .add("@thi.ng/malloc MemPool malloc+free", () => { const p = pool.malloc(sizes[k++ & 4095]); pool.free(p); sink ^= p; });
+    .add("asmalloc malloc+free (JS -> Wasm exports)", () => { for (let i = 0; i < INNER; i++) { const p = a.malloc(sizes[k++ & 4095]); a.free(p); sink ^= p; } })
+    .add("no-op Wasm call pair", () => { for (let i = 0; i < INNER; i++) { const p = nop.nop1(sizes[k++ & 4095]); nop.nop2(p); sink ^= p; } })
+    .add("@thi.ng/malloc MemPool malloc+free", () => { for (let i = 0; i < INNER; i++) { const p = pool.malloc(sizes[k++ & 4095]); pool.free(p); sink ^= p; } });
   await bench.run();
   const rows = bench.tasks.map((t) => {
     const r: any = t.result;
     const mean = r?.latency?.mean ?? r?.mean; // ms
-    return { name: t.name, ns: mean * 1e6, hz: r?.throughput?.mean ?? r?.hz };
+    return { name: t.name, ns: (mean * 1e6) / INNER };
   });
   log("JS-call path, sizes 8-256 B (tinybench, mean):");
   for (const r of rows) log(`  ${r.name.padEnd(44)} ${r.ns.toFixed(1).padStart(7)} ns/pair`);

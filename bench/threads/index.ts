@@ -181,13 +181,21 @@ interface Modules {
   driverMt: WebAssembly.Module; driverSt: WebAssembly.Module;
   mt: WebAssembly.Module; st: WebAssembly.Module; inspectMt: WebAssembly.Module;
   dl: WebAssembly.Module | string;
+  /** where the dlmalloc shim's lock word is (static data) */
+  dlLockAddress: number;
 }
 export async function buildAll(): Promise<Modules> {
-  return {
+  const dl = buildDlmalloc();
+  const r: Modules = {
     driverMt: await buildDriver(true), driverSt: await buildDriver(false),
     mt: loadBuilt("asmalloc.mt.wasm"), st: loadBuilt("asmalloc.wasm"), inspectMt: loadBuilt("asmalloc.inspect.mt.wasm"),
-    dl: buildDlmalloc(),
+    dl, dlLockAddress: 0,
   };
+  if (typeof dl !== "string") {
+    const scratch = new WebAssembly.Memory({ initial: 8, maximum: MAX_PAGES, shared: true });
+    r.dlLockAddress = (new WebAssembly.Instance(dl, { env: { memory: scratch } }).exports as any).lock_address();
+  }
+  return r;
 }
 
 // ---- CPU accounting ----------------------------------------------------------------------------
@@ -209,11 +217,17 @@ function cpuSample(): CpuSample {
 
 // ---- one run -----------------------------------------------------------------------------------
 export interface RunSpec { workload: Workload; allocator: Allocator; workers: number; callsPerWorker: number }
-export interface RunOut { ms: number; mops: number; otherPct: number; selfCores: number; ringWaits: number }
+export interface RunOut {
+  ms: number; mops: number; otherPct: number; selfCores: number; ringWaits: number;
+  /** with sampleLock: share of samples that found the allocator's lock held / held with waiters */
+  lockHeldPct?: number; lockContendedPct?: number; lockSamples?: number;
+}
 
 const kindOf: Record<Allocator, Kind> = { "asmalloc-mt": "mt", "asmalloc-st": "st", "dlmalloc-lock": "dl" };
 
-export async function runOnce(m: Modules, spec: RunSpec): Promise<RunOut> {
+/** One run. sampleLock: the main thread polls the allocator's lock word every ~50 us until the
+ *  workers finish (diagnostics: it costs a little CPU, so throughput runs do not sample). */
+export async function runOnce(m: Modules, spec: RunSpec, sampleLock = false): Promise<RunOut> {
   const kind = kindOf[spec.allocator];
   const W = spec.workers;
   if (W > MAX_WORKERS) throw new Error(`at most ${MAX_WORKERS} workers`);
@@ -252,12 +266,24 @@ export async function runOnce(m: Modules, spec: RunSpec): Promise<RunOut> {
   });
   let reports: WorkerReport[];
   let c0: CpuSample, c1: CpuSample, t0: number;
+  let lock: Partial<RunOut> = {};
   try {
     await Promise.all(ready);
     c0 = cpuSample();
     t0 = Number(process.hrtime.bigint());
     Atomics.store(ctrl, 1, 1);
     Atomics.notify(ctrl, 1);
+    if (sampleLock && memory && kind !== "st") {
+      const word = new Int32Array(memory.buffer, kind === "mt" ? HEAP_BASE + 4 : m.dlLockAddress, 1);
+      const nap = new Int32Array(new SharedArrayBuffer(4));
+      let n = 0, held = 0, contended = 0;
+      while (Atomics.load(ctrl, 2) < W) {
+        const v = Atomics.load(word, 0);
+        n++; if (v) held++; if (v === 2) contended++;
+        Atomics.wait(nap, 0, 0, 0.05);
+      }
+      lock = { lockSamples: n, lockHeldPct: (100 * held) / n, lockContendedPct: (100 * contended) / n };
+    }
     reports = await Promise.all(done);
     c1 = cpuSample();
   } finally {
@@ -282,7 +308,7 @@ export async function runOnce(m: Modules, spec: RunSpec): Promise<RunOut> {
   const otherPct = dTotal > 0 ? Math.max(0, (100 * (dBusy - dSelf)) / dTotal) : NaN;
   const ncpu = cpus().length;
   const selfCores = dTotal > 0 ? (dSelf / dTotal) * ncpu : NaN;
-  return { ms, mops: calls / ms / 1000, otherPct, selfCores, ringWaits: reports.reduce((a, r) => a + r.waits, 0) };
+  return { ms, mops: calls / ms / 1000, otherPct, selfCores, ringWaits: reports.reduce((a, r) => a + r.waits, 0), ...lock };
 }
 
 // ---- the bench ---------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ export interface WorkerJob {
   memory?: WebAssembly.Memory;
   heapBase: number;
   maxPages: number;
-  /** Int32Array over a SharedArrayBuffer: [0] ready count, [1] go */
+  /** Int32Array over a SharedArrayBuffer: [0] ready count, [1] go, [2] finished count */
   ctrl: Int32Array;
   role: Role;
   /** churn: slot table address; produce/consume/solo: ring address */
@@ -53,6 +53,7 @@ switch (job.role) {
   case "solo": d.solo(job.region, job.ringSize, job.count, job.seed); break;
 }
 const endNs = Number(process.hrtime.bigint());
+Atomics.add(job.ctrl, 2, 1);   // finished (for the host's lock sampler)
 if (job.kind === "mt") ax.thread_exit();
 const report: WorkerReport = { endNs, startNs, bad: d.getBad(), firstBad: d.getFirstBad(), waits: d.getWaits() };
 parentPort!.postMessage(report);

@@ -41,3 +41,5 @@ __attribute__((export_name("locked_free"))) void locked_free(void *p) {
 __attribute__((export_name("set_stack_pointer"))) void set_stack_pointer(uintptr_t sp) {
   __asm__ volatile(".globaltype __stack_pointer, i32\n\tlocal.get %0\n\tglobal.set __stack_pointer" :: "r"(sp));
 }
+/* for the bench's lock sampler (diagnostics): where the lock word is */
+__attribute__((export_name("lock_address"))) uintptr_t lock_address(void) { return (uintptr_t)&lock_word; }
