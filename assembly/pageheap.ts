@@ -77,34 +77,44 @@ function bumpMeta(bytes: u32): usize {
   const p = ph.metaCursor;
   ph.metaCursor += bytes;
   memory.fill(p, 0, bytes);
+  // Keep a page-map leaf's worth in the arena: growing memory then finds its metadata here
+  // instead of cutting it from the new memory, between the top block and its growth.
+  if (ph.metaEnd - ph.metaCursor < LEAF_BYTES + 4 * SPAN_BYTES) metaFromFree(LEAF_BYTES * 2, true);
   return p;
 }
 
-// @ts-ignore: decorator
-@inline function metaChunkPages(bytes: u32): u32 {
-  return max<u32>(META_CHUNK_PAGES, bytesToPages(bytes));
+/** Chunks grow with the metadata already taken (by half of it), so refills are rare: each one
+ *  may land between a growing block and the memory it would grow into. */
+function metaChunkPages(bytes: u32): u32 {
+  return max<u32>(max<u32>(META_CHUNK_PAGES, bytesToPages(bytes)), heapHeader().metadataBytes >> (PAGE_SHIFT + 1));
 }
 
 function refillMetaSlow(bytes: u32): bool {
-  if (metaFromTop(bytes)) return true;
+  if (metaFromFree(bytes, true)) return true;
   // growHeap leaves the arena with at least `bytes` (taken from the new memory if need be)
   return growHeap(0, bytes) && ph.metaEnd - ph.metaCursor >= bytes;
 }
 
-/** Refills the metadata arena from the bottom of the top run. Metadata pages are left out of
- *  the page map, so nothing coalesces with them and a pointer into them is foreign; and the
- *  top's end is untouched, so whatever grows at the top keeps growing. */
-function metaFromTop(bytes: u32): bool {
+/** Refills the metadata arena from free pages: the best-fitting free run (a hole below
+ *  whatever grows at the top), else, if `orTop`, the bottom of the top run. Metadata pages are
+ *  left out of the page map, so nothing coalesces with them and a pointer into them is foreign. */
+function metaFromFree(bytes: u32, orTop: bool): bool {
   const npages = metaChunkPages(bytes);
-  const top = changetype<Span>(ph.top);
-  if (!top || top.npages <= npages) return false;
-  ph.metaCursor = top.start;
-  ph.metaEnd = top.start + (npages << PAGE_SHIFT);
-  top.start = ph.metaEnd;
-  top.npages -= npages;
-  ph.freePages -= npages;
+  let run = findRun(npages);
+  if (!run) {
+    if (!orTop) return false;
+    run = changetype<Span>(ph.top);
+    if (!run || run.npages <= npages) return false;
+  }
+  unlinkFree(run);
+  ph.metaCursor = run.start;
+  ph.metaEnd = run.start + (npages << PAGE_SHIFT);
   heapHeader().metadataBytes += npages << PAGE_SHIFT;
-  pagemapSetEnds(top);
+  if (run.npages > npages) {   // the rest stays free, in the same record
+    run.start = ph.metaEnd;
+    run.npages -= npages;
+    pushFree(run);
+  } else deleteSpan(run);
   return true;
 }
 
@@ -205,10 +215,11 @@ function findRun(npages: u32): Span | null {
 /** Grows linear memory so that the top run has at least `npages` pages and the metadata arena
  *  `metaBytes`. Takes at least heap/GROWTH_DIVISOR. False when memory.grow fails. */
 function growHeap(npages: u32, metaBytes: u32): bool {
-  // Metadata this growth needs (page-map leaves, span records) comes from the top's bottom
-  // while the top is big enough, so that the new memory stays contiguous with the top run.
+  // Metadata this growth needs (page-map leaves, a span record) comes from a free hole if there
+  // is one, so that the new memory stays contiguous with the top run and with whatever grows
+  // into it; failing that, addMemory cuts it from the new memory.
   const metaNeed = metaBytes + 2 * LEAF_BYTES + 4 * SPAN_BYTES;
-  if (ph.metaEnd - ph.metaCursor < metaNeed) metaFromTop(metaNeed);
+  if (ph.metaEnd - ph.metaCursor < metaNeed) metaFromFree(metaNeed, false);
   const top = changetype<Span>(ph.top);
   const have: u32 = memoryEnd() == ph.end && top ? top.npages : 0;
   const wantBytes = (<u64>(npages - min<u32>(have, npages)) << PAGE_SHIFT) + metaNeed +
@@ -234,7 +245,7 @@ function addMemory(start: u32, end: u32, zeroed: bool, metaBytes: u32): bool {
   for (let r = start >> REGION_SHIFT; r <= (end - 1) >> REGION_SHIFT; r++) {
     if (!pagemapHasLeaf(r << REGION_SHIFT)) leaves++;
   }
-  const need = metaBytes + leaves * LEAF_BYTES + 4 * SPAN_BYTES;
+  const need = metaBytes + leaves * LEAF_BYTES + SPAN_BYTES;   // the record of a new top run
   let cursor = start;
   if (ph.metaEnd - ph.metaCursor < need) {
     const chunk = metaChunkPages(need) << PAGE_SHIFT;
@@ -311,7 +322,7 @@ function takeTop(npages: u32): Span | null {
 /** Like pageHeapAlloc, but from the bottom of the top run if it has room without growing
  *  memory: there the block can later grow in place (realloc moving a block that outgrew its place). */
 export function pageHeapAllocTop(npages: u32, state: SpanState): Span | null {
-  if (!reserveSpans(2)) return null;   // first: it may take metadata from the top
+  if (!reserveSpans(2)) return null;   // first: it may take metadata from the top run
   const top = changetype<Span>(ph.top);
   if (!top || top.npages < npages) return pageHeapAlloc(npages, state);
   return carve(top, npages, state);
@@ -368,7 +379,8 @@ export function pageHeapFree(s: Span): void {
 export function pageHeapExtend(s: Span, npages: u32): bool {
   const extra = npages - s.npages;
   const end = spanEnd(s);
-  if (!reserveSpans(2)) return false;
+  // no span record is needed: the free run after s shrinks in place or is deleted; and taking
+  // one here could put metadata right where s is about to grow
   const top = changetype<Span>(ph.top);
   const topAfter: u32 = top && top.start == end ? top.npages : 0;
   if ((end == ph.end || topAfter) && topAfter < extra) {
