@@ -47,10 +47,9 @@ describe.skipIf(!clang)("C programs on asmalloc", () => {
 
   it("SQLite gives the same results on asmalloc and on dlmalloc", async () => {
     const files = buildSqlite();
-    const asmalloc = await loadAsmallocModule();
     const rows = 20000;
-    const a = await runSqlite("asmalloc", await WebAssembly.compile(readFileSync(files.asmalloc)), rows, asmalloc);
-    const d = await runSqlite("dlmalloc", await WebAssembly.compile(readFileSync(files.dlmalloc)), rows, asmalloc);
+    const a = await runSqlite("asmalloc", files.asmalloc, rows);
+    const d = await runSqlite("dlmalloc", files.dlmalloc, rows);
     expect(a.exitCode).toBe(0);
     expect(d.exitCode).toBe(0);
     expect(d.output).toMatch(/^checksum [0-9a-f]{16}$/m);

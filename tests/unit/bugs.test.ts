@@ -1,0 +1,61 @@
+// Allocator bugs found by these tests, each as a minimal repro. They are skipped (it.skip) so the
+// suite stays green; remove `.skip` when fixing one. Details and analysis: the test comments.
+import { describe, it, expect } from "vitest";
+import { makeHeap, u } from "../helpers/heaps.js";
+import { Rng } from "../helpers/rng.js";
+
+describe("known allocator bugs (skipped until fixed)", () => {
+  // BUG 1: aligned_alloc(16, n) and posix_memalign(&p, 16, n) with n <= 8 return a block of the
+  // 8-byte class, which is only 8-aligned. alignedAllocImpl() sends alignBytes <= MIN_ALIGN (16)
+  // straight to malloc(size), and malloc(n <= 8) uses class 1 (8 B). Debug build: the same for
+  // n == 0 (n + DEBUG_EXTRA = 8). Fix: for alignBytes > 8, malloc(max(size, alignBytes)).
+  it.skip.each(["release", "debug"] as const)("BUG: aligned_alloc(16, n <= 8) is 16-byte aligned (%s)", (build) => {
+    const h = makeHeap(build), x = h.exports;
+    for (let i = 0; i < 4; i++) {
+      const p = u(x.aligned_alloc(16, 0)), q = u(x.aligned_alloc(16, 8));
+      expect(p % 16, `aligned_alloc(16, 0) = ${p}`).toBe(0);
+      expect(q % 16, `aligned_alloc(16, 8) = ${q}`).toBe(0);
+    }
+    const slot = u(x.malloc(16));
+    for (let i = 0; i < 4; i++) {
+      expect(x.posix_memalign(slot, 16, 4)).toBe(0);
+      expect(h.view.getUint32(slot, true) % 16).toBe(0);
+    }
+  });
+
+  // BUG 2 (release): an immediate double free is not detected when the first free overflowed the
+  // cache list. freeChecked()'s fast path detects a double free only when p is the object the
+  // cache last took (head of its list / last freed); when free(p) makes the list longer than
+  // maxLength, cacheOverflowSlow() moves a batch including p to the central list, so the second
+  // free(p) passes the check, pushes p on the cache list again, and p is now free twice
+  // (check() then reports SPAN_OBJECTS; later mallocs return p twice).
+  // Repro: malloc 3000 x 100 B; free them in order, each followed at once by free_checked of the
+  // same pointer: the second free of #1096 returns 0 instead of DOUBLE_FREE.
+  it.skip("BUG: immediate double free after a cache overflow is detected (release)", () => {
+    const h = makeHeap("release"), x = h.exports;
+    const ps = Array.from({ length: 3000 }, () => u(x.malloc(100)));
+    for (const [i, p] of ps.entries()) {
+      x.free(p);
+      expect(x.free_checked(p), `second free of block #${i}`).not.toBe(0);
+      x.last_error();
+    }
+    h.check();
+  });
+
+  // BUG 3: after a heap fills a small maximum and everything is freed, a 1 MiB malloc still fails
+  // although ~3.3 MiB of the 4 MiB are free in the page heap: objects kept in the front-end cache
+  // (cacheBytes ~230 KiB) pin ~46 spans of many classes scattered over the heap, so the largest
+  // free run is ~50 pages. The out-of-memory path does not flush the cache (cacheFlush exists)
+  // and return emptied spans before failing. TCMalloc releases cached memory under pressure.
+  it.skip.each(["release", "debug"] as const)("BUG: after freeing everything, a full 4 MiB heap serves 1 MiB again (%s)", (build) => {
+    const h = makeHeap(build, { maximumMemory: 64 }), x = h.exports;
+    const rng = new Rng(64), live: number[] = [];
+    for (let fails = 0; fails < 50; ) {
+      const p = u(x.malloc(1 + rng.logSize(300_000)));
+      if (p) live.push(p); else { fails++; x.last_error(); }
+    }
+    live.forEach((p) => x.free(p));
+    expect(h.stats().inUseBytes).toBe(0);
+    expect(u(x.malloc(1 << 20)), `stats ${JSON.stringify(h.stats())}`).not.toBe(0);
+  });
+});
