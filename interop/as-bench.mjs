@@ -2,7 +2,7 @@
 // (TLSF + itcms) and under interop/as/runtime (asmalloc + itcms): same output required, times
 // compared.
 //   node interop/as-bench.mjs [--rounds R] [--records N] [--runs K] [--json FILE]
-// Defaults: 20 rounds of 2000 records, 5 runs each, interleaved, a fresh instance per run;
+// Defaults: 5 rounds of 2000 records, 5 runs each, interleaved, a fresh instance per run;
 // JSON to bench/out/as-json.json. Time: wall clock of run(); peak: memory.buffer.byteLength.
 // Needs npm run build (dist/, build/asmalloc.wasm).
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -72,7 +72,7 @@ export async function compareJson({ rounds = 20, records = 2000, runs = 5, log =
 }
 
 if (process.argv[1] === new URL(import.meta.url).pathname) {
-  const rounds = Number(arg("--rounds", 20)), records = Number(arg("--records", 2000)), runs = Number(arg("--runs", 5));
+  const rounds = Number(arg("--rounds", 5)), records = Number(arg("--records", 2000)), runs = Number(arg("--runs", 5));
   const jsonFile = arg("--json", join(root, "bench/out/as-json.json"));
   console.log(`AssemblyScript JSON round trip, ${rounds} rounds x ${records} records, ${runs} runs each (median)`);
   const r = await compareJson({ rounds, records, runs });

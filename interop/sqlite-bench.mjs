@@ -2,50 +2,32 @@
 // driver.c), the same SQL, the same result checksums required of both.
 //   node interop/sqlite-bench.mjs [--rows N] [--runs K] [--json FILE]
 // Defaults: 100000 rows, 5 runs of each build, interleaved; JSON to bench/out/sqlite.json.
-// Time: wall clock of _start (SQLite work only; compilation excluded, module compiled once).
+// Time: wall clock of _start (SQLite work only), each run in a fresh process after a small
+// warm-up run (interop/sqlite-run.mjs).
 // Peak memory: memory.buffer.byteLength after the run (linear memory never shrinks), which for
 // asmalloc includes its own metadata since it lives in the same memory.
 // Needs npm run build (dist/, build/asmalloc.wasm) and clang for wasm32-wasi.
-import { mkdirSync, openSync, closeSync, readFileSync, writeFileSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join, dirname } from "node:path";
-import { WASI } from "node:wasi";
+import { fileURLToPath } from "node:url";
 import { buildSqlite, root, haveWasiClang } from "./build.mjs";
-import { instantiateWithHeap, loadAsmallocModule } from "../dist/src/interop.js";
+
+const here = dirname(fileURLToPath(import.meta.url));
 
 const arg = (name, dflt) => {
   const i = process.argv.indexOf(name);
   return i > 0 ? process.argv[i + 1] : dflt;
 };
 
-/** Runs one build once; returns { ms, peakBytes, output, exitCode }. */
-export async function runSqlite(kind, module, rows, asmallocModule) {
-  const dir = mkdtempSync(join(tmpdir(), "asmalloc-sqlite-"));
-  const outFile = join(dir, "stdout");
-  const fd = openSync(outFile, "w");
-  try {
-    const wasi = new WASI({ version: "preview1", args: ["sqlite", String(rows)], env: {}, returnOnExit: true, stdout: fd });
-    const imports = { wasi_snapshot_preview1: wasi.wasiImport };
-    let startable, memory;
-    if (kind === "asmalloc") {
-      const linked = await instantiateWithHeap(module, imports, { asmalloc: asmallocModule });
-      if (linked.linkage !== "imported") throw new Error("sqlite_asmalloc.wasm should import its memory");
-      memory = linked.memory;
-      startable = { exports: { ...linked.instance.exports, memory } };
-    } else {
-      const instance = await WebAssembly.instantiate(module, imports);
-      memory = instance.exports.memory;
-      startable = instance;
-    }
-    const t0 = performance.now();
-    const exitCode = wasi.start(startable);
-    const ms = performance.now() - t0;
-    closeSync(fd);
-    return { ms, peakBytes: memory.buffer.byteLength, output: readFileSync(outFile, "utf8"), exitCode };
-  } finally {
-    try { closeSync(fd); } catch {}
-    rmSync(dir, { recursive: true, force: true });
-  }
+/** Runs one build once, in a fresh process (interop/sqlite-run.mjs); returns
+ *  { ms, peakBytes, output, exitCode }. */
+export async function runSqlite(kind, file, rows) {
+  const r = spawnSync(process.execPath, ["--no-warnings", join(here, "sqlite-run.mjs"), kind, file, String(rows)],
+    { encoding: "utf8", maxBuffer: 1 << 26 });
+  const last = r.stderr.trim().split("\n").pop() ?? "";
+  if (r.status !== 0 || !last.startsWith("{")) throw new Error(`${kind} run failed (status ${r.status} ${r.signal ?? ""}):\n${r.stderr}`);
+  return { ...JSON.parse(last), output: r.stdout };
 }
 
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
@@ -53,15 +35,10 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.lengt
 /** Runs both builds `runs` times each, interleaved. Throws if any outputs differ. */
 export async function compareSqlite({ rows = 100000, runs = 5, log = console.log } = {}) {
   const files = buildSqlite();
-  const asmallocModule = await loadAsmallocModule();
-  const modules = {
-    asmalloc: await WebAssembly.compile(readFileSync(files.asmalloc)),
-    dlmalloc: await WebAssembly.compile(readFileSync(files.dlmalloc)),
-  };
   const results = { asmalloc: [], dlmalloc: [] };
   for (let r = 0; r < runs; r++) {
     for (const kind of r % 2 ? ["dlmalloc", "asmalloc"] : ["asmalloc", "dlmalloc"]) {
-      const res = await runSqlite(kind, modules[kind], rows, asmallocModule);
+      const res = await runSqlite(kind, files[kind], rows);
       if (res.exitCode !== 0) throw new Error(`${kind} exited with ${res.exitCode}:\n${res.output}`);
       results[kind].push(res);
       log(`  run ${r + 1} ${kind.padEnd(8)} ${res.ms.toFixed(1).padStart(8)} ms  ${(res.peakBytes / 2 ** 20).toFixed(2)} MiB`);
