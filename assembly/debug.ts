@@ -118,7 +118,7 @@ export function debugRealloc(p: usize, n: usize): usize {
   const span = changetype<Span>(s);
   const old = debugRequested(p, span);
   const inPlace = span.state == SpanState.SMALL
-    ? n + DEBUG_EXTRA <= MAX_SMALL_SIZE && sizeToClass(<u32>(n + DEBUG_EXTRA)) == span.cls
+    ? n + DEBUG_EXTRA <= span.objSize && sizeToClass(<u32>(n + DEBUG_EXTRA)) + 1 >= span.cls
     : n + DEBUG_EXTRA > MAX_SMALL_SIZE && largeResizeInPlace(span, n + DEBUG_EXTRA);
   if (inPlace) {
     setTail(p, n, blockBytes(span));

@@ -2,7 +2,7 @@
 // Fast paths pop and push the front-end cache and are leaves; everything else is *Slow.
 // See index.ts for the design.
 import { PAGE_SHIFT, PAGE_SIZE, MIN_ALIGN, Status, DEBUG } from "./config";
-import { MAX_SMALL_SIZE, sizeToClass, classToSize } from "./sizeclasses";
+import { MAX_SMALL_SIZE, CLASS_COUNT, sizeToClass, classToSize } from "./sizeclasses";
 import { Span, SpanState } from "./span";
 import { pagemapGet, spanOf } from "./pagemap";
 import { heapBase, HeapHeader, headerField } from "./header";
@@ -196,7 +196,9 @@ export function realloc(p: usize, size: usize): usize {
   }
   let oldBytes: usize;
   if (s.state == SpanState.SMALL) {
-    if (size <= MAX_SMALL_SIZE && sizeToClass(<u32>size) == s.cls) {
+    // in place if it fits and a smaller class would not do (one class down is close enough:
+    // that is where sizes just above a skewed class's base land)
+    if (size <= s.objSize && sizeToClass(<u32>size) + 1 >= s.cls) {
       count(headerField(offsetof<HeapHeader>("reallocInPlace")));
       return p;
     }
@@ -228,14 +230,15 @@ function alignedAlloc(alignBytes: usize, size: usize): usize {
 }
 
 function alignedBlock(alignBytes: usize, size: usize): usize {
-  if (alignBytes <= MIN_ALIGN) return allocBlock(size);
+  if (alignBytes <= MIN_ALIGN) return allocBlock(max<usize>(size, alignBytes));   // >= 16 B: 16-aligned
   if (!smallLimit && !initHeap(0)) return fail(Status.OUT_OF_MEMORY);
   if (size <= MAX_SMALL_SIZE && alignBytes <= PAGE_SIZE) {
     // spans start on a page, so a class whose size is a multiple of the alignment keeps every
-    // object aligned; power-of-two classes from alignBytes up always qualify
-    let cls = sizeToClass(max<u32>(<u32>size, <u32>alignBytes));
-    while (classToSize(cls) & (<u32>alignBytes - 1)) cls++;
-    return mallocClass(cls);
+    // object aligned; within twice the size (else a page run, which is page-aligned)
+    const need = max<u32>(<u32>size, <u32>alignBytes);
+    for (let cls = sizeToClass(need); cls < CLASS_COUNT && classToSize(cls) <= need << 1; cls++) {
+      if (!(classToSize(cls) & (<u32>alignBytes - 1))) return mallocClass(cls);
+    }
   }
   if (alignBytes > 0x80000000) return fail(Status.OUT_OF_MEMORY);
   const p = largeAlloc(max<usize>(size, MAX_SMALL_SIZE + 1), <u32>alignBytes);
