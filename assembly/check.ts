@@ -74,7 +74,10 @@ export function checkHeap(scratch: usize): Broken {
       freePages += s.npages;
       prevFree = true;
     } else {
-      for (let p = a; p < spanEnd(s); p += PAGE_SIZE) if (pagemapGet(p) != raw) return broken(Broken.PAGEMAP, p);
+      if (pagemapGet(spanEnd(s) - PAGE_SIZE) != raw) return broken(Broken.PAGEMAP, raw);
+      if (s.state == SpanState.SMALL) {
+        for (let p = a; p < spanEnd(s); p += PAGE_SIZE) if (pagemapGet(p) != raw) return broken(Broken.PAGEMAP, p);
+      }
       if (s.state == SpanState.LARGE) {
         largePages += s.npages;
         largeSpans++;

@@ -10,6 +10,7 @@ import { Status } from "./config";
 import { MAX_SMALL_SIZE, sizeToClass } from "./sizeclasses";
 import { Span, SpanState } from "./span";
 import { spanOf } from "./pagemap";
+import { pageHeapFindSpan } from "./pageheap";
 import { HeapHeader, headerField } from "./header";
 import { count } from "./lock";
 import { allocBlock, freeBlock, fail, classify, blockBytes, reattach } from "./malloc";
@@ -89,7 +90,7 @@ export function debugMalloc(n: usize): usize {
 export function debugFree(p: usize): u32 {
   if (!p) return Status.OK;
   reattach();
-  const s = spanOf(<u32>p);
+  const s = pageHeapFindSpan(<u32>p);
   const status = classify(p, s);
   if (status != Status.OK) return misuse(status, p, 0);
   const span = changetype<Span>(s);
@@ -104,7 +105,7 @@ export function debugFree(p: usize): u32 {
 export function debugRealloc(p: usize, n: usize): usize {
   if (!p) return debugMalloc(n);
   reattach();
-  const s = spanOf(<u32>p);
+  const s = pageHeapFindSpan(<u32>p);
   const status = classify(p, s);
   if (status != Status.OK) {
     misuse(status, p, 0);

@@ -4,13 +4,13 @@
 import { PAGE_SHIFT, PAGE_SIZE, MIN_ALIGN, Status, DEBUG } from "./config";
 import { MAX_SMALL_SIZE, CLASS_COUNT, sizeToClass, classToSize } from "./sizeclasses";
 import { Span, SpanState } from "./span";
-import { pagemapGet, spanOf } from "./pagemap";
+import { pagemapGet } from "./pagemap";
 import { heapBase, HeapHeader, headerField } from "./header";
 import { count } from "./lock";
 import { cacheList, cacheFetchSlow, cacheOverflowSlow } from "./threadcache";
 import { largeAlloc, largeAllocForGrowth, largeFree, largeResizeInPlace } from "./largeblock";
 import { initHeap } from "./init";
-import { pageHeapEnd, memoryEnd } from "./pageheap";
+import { pageHeapEnd, pageHeapFindSpan, memoryEnd } from "./pageheap";
 import { debugMalloc, debugFree, debugRealloc, debugAdopt, debugRequested, DEBUG_EXTRA } from "./debug";
 
 /** MAX_SMALL_SIZE once the heap is set up, 0 before: `size - 1 < smallLimit` then sends every
@@ -118,7 +118,7 @@ export function freeChecked(p: usize): u32 {
 function freeSlow(p: usize): u32 {
   if (!p) return Status.OK;
   if (reattach()) return freeChecked(p);
-  const s = spanOf(<u32>p);
+  const s = pageHeapFindSpan(<u32>p);
   const status = classify(p, s);
   if (status != Status.OK) {
     fail(status);
@@ -134,10 +134,7 @@ function freeSlow(p: usize): u32 {
 
 /** Is p the start of a block the heap handed out? OK, or the reason it is not. */
 export function classify(p: usize, s: Span | null): Status {
-  if (!s) {
-    const raw = pagemapGet(<u32>p);
-    return raw && changetype<Span>(raw).state == SpanState.FREE ? Status.FREE_PAGES : Status.FOREIGN;
-  }
+  if (!s) return Status.FOREIGN;
   const off = <u32>p - s.start;
   if (s.state == SpanState.FREE) return Status.FREE_PAGES;
   if (s.state == SpanState.LARGE) return off ? Status.INTERIOR : Status.OK;
@@ -149,7 +146,7 @@ export function classify(p: usize, s: Span | null): Status {
 /** The span of block p, or null (counted, and lastError set) if p is not a live block start. */
 export function blockSpan(p: usize): Span | null {
   if (reattach()) return blockSpan(p);
-  const s = spanOf(<u32>p);
+  const s = pageHeapFindSpan(<u32>p);
   const status = classify(p, s);
   if (status != Status.OK) { fail(status); return null; }
   return s;
@@ -272,7 +269,7 @@ export function posix_memalign(memptr: usize, alignBytes: usize, size: usize): i
 /** Is [addr, addr+bytes) outside the heap, or inside one block the program holds? */
 function isProgramMemory(addr: usize, bytes: usize): bool {
   if (!heapBase || addr + bytes <= heapBase) return true;
-  const s = spanOf(<u32>addr);
+  const s = pageHeapFindSpan(<u32>addr);
   if (!s) return addr >= pageHeapEnd() && addr >= memoryEnd();   // above the heap: someone else's
   if (s.state == SpanState.LARGE) return addr + bytes <= <usize>s.start + s.npages * PAGE_SIZE;
   if (s.state != SpanState.SMALL) return false;

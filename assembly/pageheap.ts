@@ -11,7 +11,7 @@
 import { PAGE_SHIFT, PAGE_SIZE, WASM_PAGE_SHIFT, BIG_RUN, GROWTH_DIVISOR, META_CHUNK_PAGES,
   LEAF_BYTES, REGION_SHIFT, OFF_PAGEHEAP, OFF_FREE_LISTS, THREADS } from "./config";
 import { Span, SpanState, SPAN_BYTES, spanEnd } from "./span";
-import { pagemapGet, pagemapSetAll, pagemapSetEnds, pagemapHasLeaf, pagemapAddLeaf } from "./pagemap";
+import { pagemapGet, pagemapSetAll, pagemapSetEnds, pagemapHasLeaf, pagemapAddLeaf, findSpan } from "./pagemap";
 import { heapHeader, HeapHeader, headerField } from "./header";
 import { count } from "./lock";
 
@@ -294,7 +294,8 @@ function carve(run: Span, npages: u32, state: SpanState): Span {
     pushFree(run);
   }
   s.state = <u16>state;
-  pagemapSetAll(s);
+  if (state == SpanState.SMALL) pagemapSetAll(s);   // objects are looked up on any page
+  else pagemapSetEnds(s);                            // a large block by its ends: O(1), not O(pages)
   return s;
 }
 
@@ -340,6 +341,7 @@ export function pageHeapAllocAligned(npages: u32, alignBytes: u32, state: SpanSt
     const head = newSpan(s.start, lead, state);
     s.start += lead << PAGE_SHIFT;
     s.npages -= lead;
+    pagemapSetEnds(s);
     pageHeapFree(head);
   }
   pageHeapShrink(s, npages);
@@ -398,7 +400,7 @@ export function pageHeapExtend(s: Span, npages: u32): bool {
     pushFree(right);
   } else deleteSpan(right);
   s.npages = npages;
-  pagemapSetAll(s);
+  pagemapSetEnds(s);
   return true;
 }
 
@@ -407,10 +409,17 @@ export function pageHeapShrink(s: Span, npages: u32): void {
   if (npages >= s.npages || !reserveSpans(1)) return;
   const tail = newSpan(s.start + (npages << PAGE_SHIFT), s.npages - npages, SpanState.FREE);
   s.npages = npages;
+  pagemapSetEnds(s);
   pageHeapFree(tail);   // maps the tail's ends; its other pages' stale entries fall outside s
 }
 
 // ---- inspection ---------------------------------------------------------------------------
+
+/** The live span containing addr (any page of a large block or free run), or null. */
+export function pageHeapFindSpan(addr: u32): Span | null {
+  if (!changetype<usize>(ph) || addr >= ph.end || addr < ph.start) return null;
+  return findSpan(addr, ph.start, (addr - ph.start) >> PAGE_SHIFT);
+}
 
 export function pageHeapFreeBytes(): u32 { return ph.freePages << PAGE_SHIFT; }
 export function pageHeapFreeRuns(): u32 { return ph.freeRuns; }

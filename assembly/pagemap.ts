@@ -2,9 +2,11 @@
 // free() finds a pointer's span here, so blocks need no header and a pointer the heap never
 // handed out is recognised instead of followed. See index.ts for the design.
 //
-// Invariants: every page of a SMALL or LARGE span maps to it; a FREE span maps at least its
-// first and last page (what coalescing reads). Other entries may be stale, so a lookup is
-// trusted only if the record is live and its range contains the address (see spanOf).
+// Invariants: every page of a SMALL span maps to it (free() looks objects up on any page); a
+// LARGE or FREE span maps at least its first and last page (what free() of a large block and
+// coalescing read). Other entries may be stale, so a lookup is trusted only if the record is
+// live and its range contains the address (see spanOf); findSpan also finds the span of an
+// address inside a large block or free run.
 import { PAGE_SHIFT, LEAF_BITS, REGION_SHIFT } from "./config";
 import { Span, SpanState, spanEnd } from "./span";
 
@@ -37,6 +39,22 @@ export function pagemapInit(root: usize): void {
   const span = changetype<Span>(s);
   if (span.state == SpanState.DEAD || addr - span.start >= (span.npages << PAGE_SHIFT)) return null;
   return span;
+}
+
+/** The live span containing addr, or null: spanOf, else a walk back over at most `maxPages`
+ *  pages to the first page of the large block or free run containing addr (slow paths only). */
+export function findSpan(addr: u32, lowest: u32, maxPages: u32): Span | null {
+  const s = spanOf(addr);
+  if (s) return s;
+  let a = addr & ~((1 << PAGE_SHIFT) - 1);
+  for (let i: u32 = 0; i < maxPages && a >= lowest + (1 << PAGE_SHIFT); i++) {
+    a -= 1 << PAGE_SHIFT;
+    const r = pagemapGet(a);
+    if (!r) continue;
+    const span = changetype<Span>(r);
+    if (span.state != SpanState.DEAD && addr - span.start < (span.npages << PAGE_SHIFT)) return span;
+  }
+  return null;
 }
 
 /** REQUIRES the leaf for addr exists (pagemapHasLeaf). */
