@@ -149,8 +149,8 @@ export interface HeapOptions {
    *  Node use the `asmalloc/node` entry, which reads the file. */
   wasm?: WasmSource;
   /** The inspector module (build/asmalloc.inspect.wasm), which stats(), check(), classProfile() and
-   *  heapMap() need; defaults like `wasm`. `false`: none (those methods then throw). It is
-   *  instantiated now but bound to the heap at the first such call, which takes 8 KiB of metadata. */
+   *  heapMap() need; defaults like `wasm`. `false`: none (those methods then throw). Binding it
+   *  to the heap takes 8 KiB of heap metadata, once. */
   inspector?: WasmSource | false;
   /** Use this memory (e.g. another module's) instead of creating one. The heap takes the memory
    *  from heapBase (default: the memory's current end) to the end, and grows it at will. */
@@ -383,9 +383,14 @@ export function createHeapSync(options: SyncHeapOptions): Heap {
     exports.last_error();
     throw new HeapError("createHeap", Status.INIT_FAILED, 0, `cannot set the heap up at ${base} in a memory of ${memory.buffer.byteLength} bytes`);
   }
+  // The inspector is bound now, not on first use: binding takes 8 KiB of heap metadata, which
+  // may be impossible later, when the heap is out of memory and stats() matter most.
   const inspector = inspectorModule
     ? new WebAssembly.Instance(inspectorModule, { env: { memory, report } }).exports as unknown as InspectorExports
     : null;
+  if (inspector && !inspector.bind(base)) {
+    throw new HeapError("createHeap", Status.INIT_FAILED, 0, "the inspector could not bind to the heap (no memory for its 8 KiB)");
+  }
   return new HeapImpl(memory, exports, instance, inspector, base, options.debug ?? false);
 }
 
@@ -409,7 +414,6 @@ class HeapImpl implements Heap {
   private f64View: Float64Array | null = null;
   private dataView: DataView | null = null;
   private readonly statsValues = new Float64Array(STATS_FIELDS.length);
-  private bound = false;
 
   constructor(
     readonly memory: WebAssembly.Memory,
@@ -420,19 +424,10 @@ class HeapImpl implements Heap {
     readonly debug: boolean,
   ) {}
 
-  /** The inspector, bound to this heap on first use. */
+  /** The inspector (bound to this heap at creation). */
   private inspect(op: string): InspectorExports {
-    const x = this.inspector;
-    if (!x) throw new Error(`asmalloc ${op}: this heap was created without the inspector module`);
-    if (!this.bound) {
-      if (!x.bind(this.base)) {
-        // no heap header at base (overwritten by the program), or no memory for the 8 KiB scratch
-        if (op === "check") throw new HeapCorruptionError(1, this.base);
-        throw new HeapError(op, Status.OUT_OF_MEMORY, 0, "the inspector could not bind to the heap (header overwritten, or memory exhausted)");
-      }
-      this.bound = true;
-    }
-    return x;
+    if (!this.inspector) throw new Error(`asmalloc ${op}: this heap was created without the inspector module`);
+    return this.inspector;
   }
 
   /** Throws the HeapError for the allocator's last failure. */

@@ -9,8 +9,6 @@ import type { TestHeap } from "./heaps.js";
 import { Rng } from "./rng.js";
 
 export const MAX_SIZE = 1 << 20;
-/** ASMALLOC_STRICT=1: no tolerance for the known allocator bugs (see tests/unit/bugs.test.ts). */
-export const STRICT = process.env.ASMALLOC_STRICT === "1";
 
 export const OP_KINDS = ["malloc", "free", "realloc", "calloc", "aligned_alloc", "posix_memalign",
   "usable_size", "bad_pointer"] as const;
@@ -101,14 +99,11 @@ export class Model {
     if (p === 0) this.fail(`${how}(${size}) returned 0 (last_error ${this.x.last_error()})`);
     const natural = size >= 16 ? 16 : 8;
     if (p % natural) this.fail(`${how}(${size}) = ${p} is not ${natural}-byte aligned`);
-    // KNOWN BUG (tests/unit/bugs.test.ts): aligned_alloc/posix_memalign(16, n <= 8) return a block
-    // of the 8-byte class; tolerated here unless ASMALLOC_STRICT=1, so the rest keeps being tested.
-    const knownBug = !STRICT && align === 16 && size <= 8 && p % 8 === 0;
-    if (p % align && !knownBug) this.fail(`${how}(${size}) = ${p} is not ${align}-byte aligned`);
+    if (p % align) this.fail(`${how}(${size}) = ${p} is not ${align}-byte aligned`);
     if (p < this.heap.base || p + size > this.mem.byteLength) this.fail(`${how}(${size}) = ${p} is outside the heap [${this.heap.base}, ${this.mem.byteLength})`);
     const usable = this.x.malloc_usable_size(p) >>> 0;
     if (usable < size) this.fail(`usable size ${usable} of ${how}(${size}) = ${p} is less than asked`);
-    if (!this.heap.debug && align <= 16 && how !== "realloc" && usable !== roundedSize(size)) {
+    if (!this.heap.debug && align <= 8 && how !== "realloc" && usable !== roundedSize(size)) {
       this.fail(`usable size ${usable} of ${how}(${size}) is not roundedSize = ${roundedSize(size)}`);
     }
     if (zeroed) this.patterns.checkZero(this.mem, p, size, `${how}(${size}) = ${p}`);
@@ -202,8 +197,8 @@ export class Model {
           if (q !== 0) this.fail(`realloc(p, 0) returned ${q}, not 0`);
           break;
         }
-        const sameClass = blk.size <= MAX_SMALL_SIZE && n <= MAX_SMALL_SIZE && blk.align <= 16 && !this.heap.debug &&
-          sizeToClass(Math.max(blk.size, 1)) === sizeToClass(n);
+        // the block's class is its usable size (a block resized in place keeps its class)
+        const sameClass = !this.heap.debug && blk.usable <= MAX_SMALL_SIZE && n <= MAX_SMALL_SIZE && roundedSize(n) === blk.usable;
         if (sameClass && q !== blk.ptr) this.fail(`realloc within class ${sizeToClass(n)} moved ${blk.ptr} -> ${q}`);
         const nb = this.adopt(q, n, "realloc", 1, blk.off);
         this.patterns.check(this.mem, nb, 0, Math.min(blk.size, n), `after realloc from ${blk.ptr}`);

@@ -112,7 +112,6 @@ describe.each(BUILDS)("C API (%s build)", (build) => {
     for (let shift = 0; shift <= 20; shift++) {
       const align = 2 ** shift;
       for (const n of [0, 1, 8, 24, 100, align - 1, align, align + 1, 5000, 70000]) {
-        if (align === 16 && n <= 8) continue;   // KNOWN BUG: see tests/unit/bugs.test.ts
         const p = u(x.aligned_alloc(align, n));
         expect(p, `aligned_alloc(${align}, ${n})`).not.toBe(0);
         expect(p % align, `aligned_alloc(${align}, ${n}) = ${p}`).toBe(0);
@@ -128,6 +127,21 @@ describe.each(BUILDS)("C API (%s build)", (build) => {
     live.push(p);
     live.forEach((q) => expect(x.free_checked(q)).toBe(0));
     h.check();
+  });
+
+  it("aligned_alloc(16, small sizes) and posix_memalign(16) are 16-byte aligned (was BUG 1)", () => {
+    const h = makeHeap(build), x = h.exports;
+    for (let i = 0; i < 4; i++) {
+      for (const n of [0, 1, 8, 15]) {
+        const p = u(x.aligned_alloc(16, n));
+        expect(p % 16, `aligned_alloc(16, ${n}) = ${p}`).toBe(0);
+      }
+    }
+    const slot = u(x.malloc(16));
+    for (let i = 0; i < 4; i++) {
+      expect(x.posix_memalign(slot, 16, 4)).toBe(0);
+      expect(h.view.getUint32(slot, true) % 16).toBe(0);
+    }
   });
 
   it("aligned_alloc refuses alignments that are not powers of two (0, BAD_ALIGNMENT, counted)", () => {
