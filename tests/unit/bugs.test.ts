@@ -32,8 +32,9 @@ describe("known allocator bugs (skipped until fixed)", () => {
   // (cacheBytes ~230 KiB) pin ~46 spans of many classes scattered over the heap, so the largest
   // free run is ~50 pages. The out-of-memory path does not flush the cache (cacheFlush exists)
   // and return emptied spans before failing. TCMalloc releases cached memory under pressure.
-  it.skip.each(["release", "debug"] as const)("BUG: after freeing everything, a full 4 MiB heap serves 1 MiB again (%s)", (build) => {
-    const h = makeHeap(build, { maximumMemory: 64 }), x = h.exports;
+  // (Release build at 0c3af87; the debug build's different block sizes happen to pass this seed.)
+  it.skip("BUG: after freeing everything, a full 4 MiB heap serves 1 MiB again (release)", () => {
+    const h = makeHeap("release", { maximumMemory: 64 }), x = h.exports;
     const rng = new Rng(64), live: number[] = [];
     for (let fails = 0; fails < 50; ) {
       const p = u(x.malloc(1 + rng.logSize(300_000)));
