@@ -6,6 +6,7 @@ import { Span, SpanState } from "./span";
 import { pageHeapAlloc, pageHeapAllocTop, pageHeapAllocAligned, pageHeapFree, pageHeapExtend, pageHeapShrink } from "./pageheap";
 import { heapHeader } from "./header";
 import { lockHeap, unlockHeap } from "./lock";
+import { flushCacheForMemory } from "./threadcache";
 
 /** Pages for `bytes`, or 0 when the rounding overflows 32 bits. */
 // @ts-ignore: decorator
@@ -32,6 +33,11 @@ function adopt(s: Span | null, size: usize): usize {
 /** A large block of `size` bytes aligned to alignBytes (a power of two), or 0 when memory is
  *  exhausted. Its span's `zeroed` tells whether its pages are untouched since memory.grow. */
 export function largeAlloc(size: usize, alignBytes: u32): usize {
+  const p = largeAllocOnce(size, alignBytes);
+  return p || !flushCacheForMemory() ? p : largeAllocOnce(size, alignBytes);
+}
+
+function largeAllocOnce(size: usize, alignBytes: u32): usize {
   const npages = pagesFor(size);
   if (!npages) return 0;
   lockHeap();
@@ -49,11 +55,10 @@ export function largeAllocForGrowth(size: usize): usize {
   const npages = pagesFor(<u64>size + (<u64>size >> REALLOC_HEADROOM_SHIFT));
   if (!npages) return 0;
   lockHeap();
-  let s = pageHeapAllocTop(npages, SpanState.LARGE);
-  if (!s) s = pageHeapAlloc(pagesFor(size), SpanState.LARGE);   // no room for headroom: exact
+  const s = pageHeapAllocTop(npages, SpanState.LARGE);
   const p = adopt(s, size);
   unlockHeap();
-  return p;
+  return p ? p : largeAlloc(size, PAGE_SIZE);   // no room for headroom: exact
 }
 
 export function largeFree(s: Span): void {

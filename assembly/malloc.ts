@@ -233,8 +233,10 @@ function alignedBlock(alignBytes: usize, size: usize): usize {
     // spans start on a page, so a class whose size is a multiple of the alignment keeps every
     // object aligned; within twice the size (else a page run, which is page-aligned)
     const need = max<u32>(<u32>size, <u32>alignBytes);
-    for (let cls = sizeToClass(need); cls < CLASS_COUNT && classToSize(cls) <= need << 1; cls++) {
-      if (!(classToSize(cls) & (<u32>alignBytes - 1))) return mallocClass(cls);
+    for (let cls = sizeToClass(need); cls < CLASS_COUNT; cls++) {
+      const bytes = classToSize(cls);
+      if (bytes > need << 1) break;
+      if (!(bytes & (<u32>alignBytes - 1))) return mallocClass(cls);
     }
   }
   if (alignBytes > 0x80000000) return fail(Status.OUT_OF_MEMORY);

@@ -418,7 +418,7 @@ export function pageHeapShrink(s: Span, npages: u32): void {
 /** The live span containing addr (any page of a large block or free run), or null. */
 export function pageHeapFindSpan(addr: u32): Span | null {
   if (!changetype<usize>(ph) || addr >= ph.end || addr < ph.start) return null;
-  return findSpan(addr, ph.start, (addr - ph.start) >> PAGE_SHIFT);
+  return findSpan(addr, ph.start);
 }
 
 export function pageHeapFreeBytes(): u32 { return ph.freePages << PAGE_SHIFT; }

@@ -41,18 +41,13 @@ export function pagemapInit(root: usize): void {
   return span;
 }
 
-/** The live span containing addr, or null: spanOf, else a walk back over at most `maxPages`
- *  pages to the first page of the large block or free run containing addr (slow paths only). */
-export function findSpan(addr: u32, lowest: u32, maxPages: u32): Span | null {
-  const s = spanOf(addr);
-  if (s) return s;
-  let a = addr & ~((1 << PAGE_SHIFT) - 1);
-  for (let i: u32 = 0; i < maxPages && a >= lowest + (1 << PAGE_SHIFT); i++) {
-    a -= 1 << PAGE_SHIFT;
+/** The live span containing addr, or null: its own page's record, else a walk back (down to
+ *  `lowest`) to the first page of the large block or free run containing it. Slow paths only. */
+export function findSpan(addr: u32, lowest: u32): Span | null {
+  for (let a = addr & ~((1 << PAGE_SHIFT) - 1); a >= lowest; a -= 1 << PAGE_SHIFT) {
     const r = pagemapGet(a);
-    if (!r) continue;
     const span = changetype<Span>(r);
-    if (span.state != SpanState.DEAD && addr - span.start < (span.npages << PAGE_SHIFT)) return span;
+    if (r && span.state != SpanState.DEAD && addr - span.start < (span.npages << PAGE_SHIFT)) return span;
   }
   return null;
 }

@@ -84,8 +84,13 @@ export function cacheFetchSlow(cls: u32): usize {
     if (list.maxLength + batch <= CACHE_MAX_LENGTH) growMaxLength(cls, batch);
   }
   lockHeap();
-  const got = centralFetch(cls, want, changetype<usize>(list));
+  let got = centralFetch(cls, want, changetype<usize>(list));
   unlockHeap();
+  if (!got && flushCacheForMemory()) {
+    lockHeap();
+    got = centralFetch(cls, 1, changetype<usize>(list));
+    unlockHeap();
+  }
   if (!got) return 0;
   list.length += got - 1;
   const p = list.head;
@@ -98,20 +103,21 @@ export function cacheFetchSlow(cls: u32): usize {
 export function cacheOverflowSlow(cls: u32): void {
   const list = cacheList(cls);
   const batch = classInfo(cls).batch;
-  // The object just freed stays: at the head of the list it is what catches an immediate
-  // double free for free (see freeBlock).
+  if (list.maxLength < batch) growMaxLength(cls, 1);
+  else if (list.maxLength > batch && ++list.overages > CACHE_MAX_OVERAGES) {
+    setMaxLength(cls, list.maxLength - batch);
+    list.overages = 0;
+  }
+  // A batch goes back (more if the bound shrank), but the object just freed stays: at the
+  // head of the list it is what catches an immediate double free for free (see freeBlock).
   const keep = list.head;
   list.head = load<u32>(keep);
   list.length--;
-  release(cls, min<u32>(list.length, batch));
+  const bound = max<u32>(list.maxLength, 1) - 1;
+  release(cls, min<u32>(list.length, max<u32>(batch, list.length > bound ? list.length - bound : 0)));
   store<u32>(keep, list.head);
   list.head = keep;
   list.length++;
-  if (list.maxLength < batch) growMaxLength(cls, 1);
-  else if (list.maxLength > batch && ++list.overages > CACHE_MAX_OVERAGES) {
-    shrinkMaxLength(cls, list.maxLength - batch);
-    list.overages = 0;
-  }
 }
 
 function release(cls: u32, n: u32): void {
@@ -141,8 +147,22 @@ function growMaxLength(cls: u32, by: u32): void {
 function shrinkMaxLength(cls: u32, to: u32): void {
   const list = cacheList(cls);
   if (list.length > to) release(cls, list.length - to);
+  setMaxLength(cls, to);
+}
+
+/** REQUIRES to <= maxLength. */
+function setMaxLength(cls: u32, to: u32): void {
+  const list = cacheList(cls);
   cacheHeader().capacityBytes -= (list.maxLength - to) * classInfo(cls).size;
   list.maxLength = to;
+}
+
+/** Out of memory: hands every cached object back, so that spans they kept alive return to the
+ *  page heap and coalesce. True if the caller should try again. */
+export function flushCacheForMemory(): bool {
+  if (!cacheBase) return false;
+  cacheFlush();
+  return true;
 }
 
 /** Hands every cached object back to the central lists (thread exit, or trimming the heap). */
