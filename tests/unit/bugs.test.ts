@@ -1,10 +1,10 @@
-// Allocator bugs found by these tests, each as a minimal repro. They are skipped (it.skip) so the
-// suite stays green; remove `.skip` when fixing one. Details and analysis: the test comments.
+// Allocator bugs found by these tests, each as a minimal repro, kept as regression tests now that
+// they are fixed. Details and analysis: the test comments.
 import { describe, it, expect } from "vitest";
 import { makeHeap, u } from "../helpers/heaps.js";
 import { Rng } from "../helpers/rng.js";
 
-describe("known allocator bugs (skipped until fixed)", () => {
+describe("allocator bugs found by the suite (fixed)", () => {
   // (BUG 1, aligned_alloc(16, n <= 8) returning an 8-aligned block, was fixed in 0c3af87; its
   // repro is now the "aligned_alloc(16, small sizes)" test in api.test.ts.)
 
