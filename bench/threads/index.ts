@@ -36,7 +36,8 @@ export interface ThreadsOptions {
   log?: boolean;
 }
 export type Workload = "churn" | "prodcons";
-export type Allocator = "asmalloc-mt" | "asmalloc-st" | "dlmalloc-lock";
+/** asmalloc-mt-sep (diagnostics): the threads build with a separate shared memory per worker */
+export type Allocator = "asmalloc-mt" | "asmalloc-st" | "dlmalloc-lock" | "wrap-arena" | "asmalloc-mt-sep";
 export interface ThreadsCell {
   workload: Workload;
   allocator: Allocator;
@@ -89,6 +90,7 @@ const STACKS_BASE = RINGS_BASE + (MAX_WORKERS / 2) * 16384; // + w * 6 KiB: dlma
 const STACK_BYTES = 6144;
 const HEAP_BASE = 262144;                // asmalloc's heap base; dlmalloc's --global-base
 const MAX_PAGES = 16384;                 // 1 GiB
+const WRAP_BASE = 1 << 20, WRAP_BYTES = 4 << 20; // wrap-arena: worker w's arena
 const DISTURBED_PCT = 10;
 if (STACKS_BASE + MAX_WORKERS * STACK_BYTES > HEAP_BASE) throw new Error("threads bench layout overlaps");
 
@@ -115,12 +117,12 @@ const hash = (...parts: (string | Buffer)[]) => {
   return h.digest("hex").slice(0, 12);
 };
 
-async function buildDriver(shared: boolean): Promise<WebAssembly.Module> {
-  const entry = join(SRC_DIR, "driver.ts");
+async function buildDriver(shared: boolean, name = "driver"): Promise<WebAssembly.Module> {
+  const entry = join(SRC_DIR, `${name}.ts`);
   const args = ["--runtime", "stub", "--importMemory", "--noExportMemory", "--initialMemory", "0", "--use", "abort=",
     "-O3", "--noAssert", "--converge", "--enable", "threads",
     ...(shared ? ["--sharedMemory", "--maximumMemory", "65536"] : [])];
-  const out = join(OUT_DIR, `driver-${shared ? "mt" : "st"}-${hash(readFileSync(entry), args.join(" "))}.wasm`);
+  const out = join(OUT_DIR, `${name}-${shared ? "mt" : "st"}-${hash(readFileSync(entry), args.join(" "))}.wasm`);
   if (!existsSync(out)) {
     mkdirSync(OUT_DIR, { recursive: true });
     const { default: asc } = await import("assemblyscript/asc");
@@ -184,7 +186,7 @@ function loadBuilt(name: string): WebAssembly.Module {
 
 interface Modules {
   driverMt: WebAssembly.Module; driverSt: WebAssembly.Module;
-  mt: WebAssembly.Module; st: WebAssembly.Module; inspectMt: WebAssembly.Module;
+  mt: WebAssembly.Module; st: WebAssembly.Module; inspectMt: WebAssembly.Module; wrap: WebAssembly.Module;
   dl: WebAssembly.Module | string;
   /** where the dlmalloc shim's lock word is (static data) */
   dlLockAddress: number;
@@ -192,7 +194,7 @@ interface Modules {
 export async function buildAll(): Promise<Modules> {
   const dl = buildDlmalloc();
   const r: Modules = {
-    driverMt: await buildDriver(true), driverSt: await buildDriver(false),
+    driverMt: await buildDriver(true), driverSt: await buildDriver(false), wrap: await buildDriver(true, "wrap"),
     mt: loadBuilt("asmalloc.mt.wasm"), st: loadBuilt("asmalloc.wasm"), inspectMt: loadBuilt("asmalloc.inspect.mt.wasm"),
     dl, dlLockAddress: 0,
   };
@@ -228,7 +230,7 @@ export interface RunOut {
   lockHeldPct?: number; lockContendedPct?: number; lockSamples?: number;
 }
 
-const kindOf: Record<Allocator, Kind> = { "asmalloc-mt": "mt", "asmalloc-st": "st", "dlmalloc-lock": "dl" };
+const kindOf: Record<Allocator, Kind> = { "asmalloc-mt": "mt", "asmalloc-st": "st", "dlmalloc-lock": "dl", "wrap-arena": "wrap", "asmalloc-mt-sep": "mt" };
 
 /** One run. sampleLock: the main thread polls the allocator's lock word every ~50 us until the
  *  workers finish (diagnostics: it costs a little CPU, so throughput runs do not sample). */
@@ -240,7 +242,8 @@ export async function runOnce(m: Modules, spec: RunSpec, sampleLock = false): Pr
   // machine's ceiling for the workload with nothing shared
   if (kind === "st" && W !== 1 && spec.workload !== "churn") throw new Error("separate heaps: churn only");
   if (spec.workload === "prodcons" && W > 1 && W % 2) throw new Error("producer/consumer needs pairs");
-  const memory = kind === "st" ? undefined : new WebAssembly.Memory({ initial: 8, maximum: MAX_PAGES, shared: true });
+  const memory = kind === "st" ? undefined
+    : new WebAssembly.Memory({ initial: kind === "wrap" ? (WRAP_BASE + MAX_WORKERS * WRAP_BYTES) / 65536 : 8, maximum: MAX_PAGES, shared: true });
   const ctrl = new Int32Array(new SharedArrayBuffer(64));
   const C = spec.callsPerWorker;
   const jobs: WorkerJob[] = [];
@@ -249,9 +252,10 @@ export async function runOnce(m: Modules, spec: RunSpec, sampleLock = false): Pr
     if (spec.workload === "churn") { role = "churn"; region = SLOTS_BASE + w * 16384; count = Math.max(0, C / 2 - LIVE); }
     else if (W === 1) { role = "solo"; region = RINGS_BASE; count = C / 2; }
     else { role = w % 2 ? "consume" : "produce"; region = RINGS_BASE + (w >> 1) * 16384; count = C; }
+    const own = spec.allocator === "asmalloc-mt-sep" && w > 0 ? new WebAssembly.Memory({ initial: 8, maximum: MAX_PAGES, shared: true }) : undefined;
     jobs.push({
-      kind, allocModule: kind === "mt" ? m.mt : kind === "st" ? m.st : (m.dl as WebAssembly.Module),
-      driverModule: kind === "st" ? m.driverSt : m.driverMt, memory, heapBase: HEAP_BASE, maxPages: MAX_PAGES, ctrl,
+      kind, allocModule: kind === "mt" ? m.mt : kind === "st" ? m.st : kind === "wrap" ? m.wrap : (m.dl as WebAssembly.Module),
+      driverModule: kind === "st" ? m.driverSt : m.driverMt, memory: own ?? memory, heapBase: kind === "wrap" ? WRAP_BASE + w * WRAP_BYTES : HEAP_BASE, maxPages: MAX_PAGES, ctrl,
       role, region, live: LIVE, ringSize: RING, count, seed: 0x1234 + w * 7919, stackTop: STACKS_BASE + (w + 1) * STACK_BYTES,
     });
   }
@@ -297,7 +301,7 @@ export async function runOnce(m: Modules, spec: RunSpec, sampleLock = false): Pr
   for (const [w, r] of reports.entries()) {
     if (r.bad) throw new Error(`threads bench: ${spec.allocator} ${spec.workload} worker ${w}: ${r.bad} blocks bad (first at ${r.firstBad})`);
   }
-  if (kind === "mt" && memory) {
+  if (kind === "mt" && memory && spec.allocator === "asmalloc-mt") {
     // every worker has exited its cache: the heap must balance and pass check()
     const I = new WebAssembly.Instance(m.inspectMt, { env: { memory } }).exports as any;
     if (I.bind(HEAP_BASE) !== 1) throw new Error("threads bench: inspector bind failed");
@@ -368,9 +372,17 @@ export async function runThreadsBench(opts: ThreadsOptions = {}): Promise<Thread
       if (workers === 1 || workload === "churn") specs.push({ workload, allocator: "asmalloc-st", workers, callsPerWorker: mtCalls });
       specs.push({ workload, allocator: "asmalloc-mt", workers, callsPerWorker: mtCalls });
       if (!dlSkipped) specs.push({ workload, allocator: "dlmalloc-lock", workers, callsPerWorker: calls.get(`${workload}/dlmalloc-lock`)! });
+      // the workload without an allocator (a wrapping bump arena, free does nothing): its ceiling
+      if (workload === "prodcons") specs.push({ workload, allocator: "wrap-arena", workers, callsPerWorker: mtCalls });
     }
   }
 
+  // warm-up: every configuration once, short, not recorded. V8 runs Wasm in its baseline tier
+  // first and optimises hot functions in the background (dynamic tiering, per module, shared by
+  // every worker): an unwarmed run measures the compiler (measured: first runs ~0.5-0.8x).
+  log("threads bench: warm-up ");
+  for (const s of specs) { await runOnce(m, { ...s, callsPerWorker: Math.max(2 * LIVE + 20_000, Math.round(s.callsPerWorker / 5 / 1000) * 1000) }); log("."); }
+  log("\n");
   const got = specs.map(() => [] as RunOut[]);
   let quietWaitMs = 0, retries = 0, lastOther = 100;
   for (let r = 0; r < runs; r++) {
@@ -380,8 +392,9 @@ export async function runThreadsBench(opts: ThreadsOptions = {}): Promise<Thread
         // after a disturbed run (or at a round's start) wait for the machine to be quiet
         if (lastOther > DISTURBED_PCT || i === 0) {
           const t = Date.now();
-          while (quietBudgetMs > 0 && (await otherLoad(100)) > DISTURBED_PCT) { await sleep(400); quietBudgetMs -= Date.now() - t; }
+          while (quietBudgetMs > 0 && (await otherLoad(100)) > DISTURBED_PCT) await sleep(400);
           quietWaitMs += Date.now() - t;
+          quietBudgetMs -= Date.now() - t;
         }
         const out = await runOnce(m, s);
         got[i].push(out);
@@ -424,9 +437,11 @@ export async function runThreadsBench(opts: ThreadsOptions = {}): Promise<Thread
   const ceil = (n: number) => (ceiling(n) == null ? "" : `; separate heaps (nothing shared, the machine's ceiling) reach ${ceiling(n)!.toFixed(2)}x`);
   floor("churn: 2 workers / 1 worker", find("churn", "asmalloc-mt", 2)?.scaling, 1.7, "asmalloc-mt, every block patterned and checked" + ceil(2));
   floor("churn: asmalloc-mt / dlmalloc-lock at 2 workers", find("churn", "asmalloc-mt", 2)?.vsDlmalloc, 2.0, dlSkipped ?? "");
-  floor("prodcons: 2 workers / 1 worker", find("prodcons", "asmalloc-mt", 2)?.scaling, 1.3, "every block freed by the other worker of its pair");
+  const wrap = (n: number) => find("prodcons", "wrap-arena", n)?.scaling;
+  const wrapNote = (n: number) => (wrap(n) == null ? "" : `; with no allocator at all (wrap-arena) the workload reaches ${wrap(n)!.toFixed(2)}x`);
+  floor("prodcons: 2 workers / 1 worker", find("prodcons", "asmalloc-mt", 2)?.scaling, 1.3, "every block freed by the other worker of its pair" + wrapNote(2));
   floor("churn: 4 workers / 1 worker", find("churn", "asmalloc-mt", 4)?.scaling, 1.0, "4 workers on " + cpus().length + " cores" + ceil(4));
-  floor("prodcons: 4 workers / 1 worker", find("prodcons", "asmalloc-mt", 4)?.scaling, 1.0, "2 pairs on " + cpus().length + " cores");
+  floor("prodcons: 4 workers / 1 worker", find("prodcons", "asmalloc-mt", 4)?.scaling, 1.0, "2 pairs on " + cpus().length + " cores" + wrapNote(4));
   for (const w of ["churn", "prodcons"] as Workload[]) {
     const mt1 = find(w, "asmalloc-mt", 1), st1 = find(w, "asmalloc-st", 1);
     floor(`${w}: asmalloc-mt / asmalloc-st at 1 worker`, mt1 && st1 ? +(mt1.medianMops / st1.medianMops).toFixed(3) : null, 0.95,
@@ -453,7 +468,8 @@ export async function runThreadsBench(opts: ThreadsOptions = {}): Promise<Thread
 export function formatThreadsTable(r: ThreadsResult): string {
   const rows = [["workload", "allocator", "workers", "Mcalls/s", "scaling", "vs dl-lock", "other CPU %", "self cores", "ms"]];
   for (const c of r.cells) {
-    rows.push([c.workload, c.allocator === "asmalloc-st" && c.workers > 1 ? "asmalloc-st, separate heaps" : c.allocator, String(c.workers), c.medianMops.toFixed(1), c.scaling == null ? "" : c.scaling.toFixed(2) + "x",
+    const name = c.allocator === "asmalloc-st" && c.workers > 1 ? "asmalloc-st, separate heaps" : c.allocator === "wrap-arena" ? "(no allocator: wrap-arena)" : c.allocator;
+    rows.push([c.workload, name, String(c.workers), c.medianMops.toFixed(1), c.scaling == null ? "" : c.scaling.toFixed(2) + "x",
       c.vsDlmalloc == null ? "" : c.vsDlmalloc.toFixed(2) + "x",
       `${c.medianOtherCpuPct.toFixed(1)} (max ${Math.max(...c.otherCpuPct).toFixed(1)})`, c.medianSelfCores.toFixed(2), c.medianMs.toFixed(0)]);
   }

@@ -4,7 +4,7 @@
 // thread of the process).
 import { parentPort, workerData } from "node:worker_threads";
 
-export type Kind = "mt" | "st" | "dl";
+export type Kind = "mt" | "st" | "dl" | "wrap";
 export type Role = "churn" | "produce" | "consume" | "solo";
 export interface WorkerJob {
   kind: Kind;
