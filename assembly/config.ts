@@ -51,6 +51,8 @@ export const CACHE_MAX_OVERAGES: u32 = 3;
 export const HEADER_MAGIC: u32 = 0x6D736100 | 1;  // "\0asm" + layout version
 /** THREADS: the header's magic word while the first instance builds the heap. */
 export const HEADER_BUILDING: u32 = 0x6D736100;
+/** Refusal counters: one u64 per Status (OUT_OF_MEMORY, FOREIGN, ...), after the HeapHeader. */
+export const OFF_REFUSALS: u32 = 160;
 export const OFF_PAGEHEAP: u32 = 256;
 export const OFF_FREE_LISTS: u32 = OFF_PAGEHEAP + 64;                // BIG_RUN+1 heads
 export const OFF_CENTRAL: u32 = 1024;                               // CLASS_COUNT lists x 16 B

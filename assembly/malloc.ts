@@ -1,7 +1,7 @@
 // The C API: malloc, free, realloc, calloc, aligned_alloc, posix_memalign, malloc_usable_size.
 // Fast paths pop and push the front-end cache and are leaves; everything else is *Slow.
 // See index.ts for the design.
-import { PAGE_SHIFT, PAGE_SIZE, MIN_ALIGN, Status, DEBUG } from "./config";
+import { PAGE_SHIFT, PAGE_SIZE, MIN_ALIGN, OFF_REFUSALS, Status, DEBUG } from "./config";
 import { MAX_SMALL_SIZE, CLASS_COUNT, sizeToClass, classToSize } from "./sizeclasses";
 import { Span, SpanState } from "./span";
 import { pagemapGet } from "./pagemap";
@@ -26,10 +26,7 @@ export let lastError: u32 = Status.OK;
 
 export function fail(status: Status): usize {
   lastError = status;
-  if (!heapBase) return 0;
-  if (status == Status.OUT_OF_MEMORY || status == Status.SIZE_OVERFLOW || status == Status.BAD_ALIGNMENT) count(headerField(offsetof<HeapHeader>("failedAllocs")));
-  else if (status == Status.DOUBLE_FREE) count(headerField(offsetof<HeapHeader>("doubleFrees")));
-  else count(headerField(offsetof<HeapHeader>("badFrees")));
+  if (heapBase) count(heapBase + OFF_REFUSALS + (<usize>status << 3));
   return 0;
 }
 
@@ -111,11 +108,16 @@ export function freeChecked(p: usize): u32 {
       }
     }
   }
-  return freeSlow(p);
+  return freeSlow(p, sp);
 }
 
 /** Why p is not a block this heap handed out, or OK for a large block (then freed). */
-function freeSlow(p: usize): u32 {
+/** A large block (sp: the record p's page maps to), or why p is not a block. */
+function freeSlow(p: usize, sp: usize): u32 {
+  if (sp && changetype<Span>(sp).state == SpanState.LARGE && changetype<Span>(sp).start == <u32>p) {
+    largeFree(changetype<Span>(sp));
+    return Status.OK;
+  }
   if (!p) return Status.OK;
   if (reattach()) return freeChecked(p);
   const s = pageHeapFindSpan(<u32>p);
@@ -258,7 +260,7 @@ export function posix_memalign(memptr: usize, alignBytes: usize, size: usize): i
     return EINVAL;
   }
   // memptr must be writable by the program: never the heap's own metadata
-  if (!memptr || (memptr & 3) || !isProgramMemory(memptr, 4)) {
+  if (!memptr || (memptr & 3) || !isProgramMemory(memptr)) {
     fail(Status.FOREIGN);
     return EINVAL;
   }
@@ -268,16 +270,12 @@ export function posix_memalign(memptr: usize, alignBytes: usize, size: usize): i
   return 0;
 }
 
-/** Is [addr, addr+bytes) outside the heap, or inside one block the program holds? */
-function isProgramMemory(addr: usize, bytes: usize): bool {
-  if (!heapBase || addr + bytes <= heapBase) return true;
+/** May the heap store a pointer at addr for the program? Not into its own pages: the header,
+ *  metadata, or pages it holds free. */
+function isProgramMemory(addr: usize): bool {
+  if (addr < heapBase || addr >= pageHeapEnd()) return true;
   const s = pageHeapFindSpan(<u32>addr);
-  if (!s) return addr >= pageHeapEnd() && addr >= memoryEnd();   // above the heap: someone else's
-  if (s.state == SpanState.LARGE) return addr + bytes <= <usize>s.start + s.npages * PAGE_SIZE;
-  if (s.state != SpanState.SMALL) return false;
-  const off = <u32>addr - s.start;
-  const obj = <u32>((<u64>off * s.divMagic) >> 32);
-  return off < s.carve - s.start && off + <u32>bytes <= (obj + 1) * s.objSize;
+  return s != null && <i32>s.state >= SpanState.SMALL;
 }
 
 export function clearLastError(): void {

@@ -11,7 +11,7 @@
 import { PAGE_SHIFT, PAGE_SIZE, WASM_PAGE_SHIFT, BIG_RUN, GROWTH_DIVISOR, META_CHUNK_PAGES,
   LEAF_BYTES, REGION_SHIFT, OFF_PAGEHEAP, OFF_FREE_LISTS, THREADS } from "./config";
 import { Span, SpanState, SPAN_BYTES, spanEnd } from "./span";
-import { pagemapGet, pagemapSetAll, pagemapSetEnds, pagemapHasLeaf, pagemapAddLeaf, findSpan } from "./pagemap";
+import { pagemapGet, pagemapSet, pagemapSetAll, pagemapSetEnds, pagemapHasLeaf, pagemapAddLeaf, findSpan } from "./pagemap";
 import { heapHeader, HeapHeader, headerField } from "./header";
 import { count } from "./lock";
 
@@ -77,9 +77,6 @@ function bumpMeta(bytes: u32): usize {
   const p = ph.metaCursor;
   ph.metaCursor += bytes;
   memory.fill(p, 0, bytes);
-  // Keep a page-map leaf's worth in the arena: growing memory then finds its metadata here
-  // instead of cutting it from the new memory, between the top block and its growth.
-  if (ph.metaEnd - ph.metaCursor < LEAF_BYTES + 4 * SPAN_BYTES) metaFromFree(LEAF_BYTES * 2, true);
   return p;
 }
 
@@ -139,6 +136,10 @@ function deleteSpan(s: Span): void {
 
 /** Makes sure `n` span records can be had without touching memory: splits may then never fail. */
 function reserveSpans(n: u32): bool {
+  // Keep a page-map leaf's worth in the arena too: growing memory then finds its metadata here
+  // instead of cutting it from the new memory, between the top block and its growth. (Here,
+  // before a run is chosen: a refill may take pages from any free run.)
+  if (ph.metaEnd - ph.metaCursor < LEAF_BYTES + 4 * SPAN_BYTES) metaFromFree(LEAF_BYTES * 2, true);
   let have: u32 = (ph.metaEnd - ph.metaCursor) / SPAN_BYTES;
   for (let r = ph.recycle; r && have < n; r = changetype<Span>(r).next) have++;
   return have >= n || refillMetaSlow(n * SPAN_BYTES);
@@ -284,15 +285,24 @@ function addMemory(start: u32, end: u32, zeroed: bool, metaBytes: u32): bool {
 
 /** Cuts the first npages off free run `run` and returns them as a span in `state`, mapped. */
 function carve(run: Span, npages: u32, state: SpanState): Span {
-  unlinkFree(run);
   let s = run;
   if (run.npages > npages) {
     s = newSpan(run.start, npages, state);
     s.zeroed = run.zeroed;
-    run.start += npages << PAGE_SHIFT;
-    run.npages -= npages;
-    pushFree(run);
-  }
+    const rest = run.npages - npages;
+    if (changetype<u32>(run) == ph.top || rest >= BIG_RUN) {
+      // the rest stays where it is (the top, or the list of long runs): only its start moves
+      run.start += npages << PAGE_SHIFT;
+      run.npages = rest;
+      ph.freePages -= npages;
+      pagemapSet(run.start, run);
+    } else {
+      unlinkFree(run);
+      run.start += npages << PAGE_SHIFT;
+      run.npages = rest;
+      pushFree(run);
+    }
+  } else unlinkFree(run);
   s.state = <u16>state;
   if (state == SpanState.SMALL) pagemapSetAll(s);   // objects are looked up on any page
   else pagemapSetEnds(s);                            // a large block by its ends: O(1), not O(pages)
