@@ -195,7 +195,8 @@ export async function buildAll(): Promise<Modules> {
   const dl = buildDlmalloc();
   const r: Modules = {
     driverMt: await buildDriver(true), driverSt: await buildDriver(false), wrap: await buildDriver(true, "wrap"),
-    mt: loadBuilt("asmalloc.mt.wasm"), st: loadBuilt("asmalloc.wasm"), inspectMt: loadBuilt("asmalloc.inspect.mt.wasm"),
+    // THREADS_BENCH_MT_WASM (diagnostics): measure another build of the threads allocator
+    mt: process.env.THREADS_BENCH_MT_WASM ? new WebAssembly.Module(readFileSync(process.env.THREADS_BENCH_MT_WASM)) : loadBuilt("asmalloc.mt.wasm"), st: loadBuilt("asmalloc.wasm"), inspectMt: loadBuilt("asmalloc.inspect.mt.wasm"),
     dl, dlLockAddress: 0,
   };
   if (typeof dl !== "string") {
@@ -347,7 +348,8 @@ export async function runThreadsBench(opts: ThreadsOptions = {}): Promise<Thread
   const loadavgBefore = loadavg();
   const m = await buildAll();
   const dlSkipped = typeof m.dl === "string" ? m.dl : undefined;
-  const targetMs = quick ? 60 : 250;
+  // a 1-worker run's length; producer/consumer's 2- and 4-worker runs take several times longer
+  const targetMs: Record<Workload, number> = quick ? { churn: 60, prodcons: 30 } : { churn: 250, prodcons: 120 };
   // waiting for a quiet machine: at most this long in all, and this many re-runs of disturbed runs
   let quietBudgetMs = quick ? 5000 : 45000;
   let retryBudget = quick ? 4 : 3 * runs;
@@ -360,7 +362,7 @@ export async function runThreadsBench(opts: ThreadsOptions = {}): Promise<Thread
       const probe = workload === "churn" ? 2_000_000 + 2 * LIVE : 2_000_000;
       await runOnce(m, { workload, allocator, workers: 1, callsPerWorker: probe }); // warm-up
       const r = await runOnce(m, { workload, allocator, workers: 1, callsPerWorker: probe });
-      const n = Math.max(2 * LIVE + 200_000, Math.round((r.mops * 1000 * targetMs) / 200_000) * 200_000);
+      const n = Math.max(2 * LIVE + 200_000, Math.round((r.mops * 1000 * targetMs[workload]) / 200_000) * 200_000);
       calls.set(`${workload}/${allocator}`, n);
     }
   }
