@@ -6,7 +6,8 @@ import { poison } from "./debug";
 import { Span, SpanState } from "./span";
 import { pageHeapAlloc, pageHeapFree } from "./pageheap";
 import { pagemapGet } from "./pagemap";
-import { heapBase, heapHeader, classInfo } from "./header";
+import { heapBase, heapHeader } from "./header";
+import { classToSize, classSpanPages, classDivMagic } from "./sizeclasses";
 
 @unmanaged export class CentralFreeList {
   /** spans of this class with a free or never-handed-out object, linked through next/prev */
@@ -39,16 +40,16 @@ function unlinkNonempty(c: CentralFreeList, s: Span): void {
 }
 
 function newSmallSpan(cls: u32, c: CentralFreeList): Span | null {
-  const info = classInfo(cls);
-  const s = pageHeapAlloc(info.spanPages, SpanState.SMALL);
+  const size = classToSize(cls), pages = classSpanPages(size);
+  const s = pageHeapAlloc(pages, SpanState.SMALL);
   if (!s) return null;
-  const objects = (info.spanPages << PAGE_SHIFT) / info.size;
+  const objects = (pages << PAGE_SHIFT) / size;
   s.cls = cls;
-  s.objSize = info.size;
-  s.divMagic = info.divMagic;
+  s.objSize = size;
+  s.divMagic = classDivMagic(size);
   s.freeList = 0;
   s.carve = s.start;
-  s.limit = s.start + objects * info.size;
+  s.limit = s.start + objects * size;
   s.allocated = 0;
   if (DEBUG) poison(s.start, s.limit);   // never-used objects look freed: reuse checks them alike
   c.spans++;
@@ -71,24 +72,17 @@ export function centralFetch(cls: u32, want: u32, chain: usize): u32 {
       if (!fresh) break;
       s = fresh;
     }
-    const before = got;
     // freed objects first (they are warm), then never-used ones
-    while (got < want && s.freeList) {
-      const p = s.freeList;
-      s.freeList = load<u32>(p);
-      store<u32>(p, head);
-      head = p;
-      got++;
+    let p = s.freeList;
+    if (p) s.freeList = load<u32>(p);
+    else {
+      p = s.carve;
+      s.carve = p + s.objSize;
     }
-    const size = s.objSize;
-    while (got < want && s.carve < s.limit) {
-      const p = s.carve;
-      s.carve = p + size;
-      store<u32>(p, head);
-      head = p;
-      got++;
-    }
-    s.allocated += got - before;
+    store<u32>(p, head);
+    head = p;
+    got++;
+    s.allocated++;
     if (!s.freeList && s.carve >= s.limit) unlinkNonempty(c, s);
   }
   c.objectsOut += got;

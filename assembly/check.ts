@@ -3,10 +3,11 @@
 import { PAGE_SHIFT, PAGE_SIZE, CLASS_COUNT, CACHE_BUDGET, HEADER_MAGIC } from "./config";
 import { Span, SpanState, spanEnd } from "./span";
 import { pagemapGet } from "./pagemap";
-import { heapBase, heapHeader, classInfo, HEAP_DEBUG } from "./header";
+import { heapBase, heapHeader, HEAP_DEBUG } from "./header";
+import { classToSize, classSpanPages, classDivMagic } from "./sizeclasses";
 import { centralList } from "./central";
 import { CacheHeader, CacheList } from "./threadcache";
-import { pageHeapStart, pageHeapEnd, pageHeapCheckLists } from "./pageheap";
+import { pageHeapStart, pageHeapEnd, pageHeapCheckLists, pageHeapIsSpare } from "./pageheap";
 import { POISON } from "./debug";
 
 /** What check() found broken (0: nothing). */
@@ -20,7 +21,7 @@ export const enum Broken {
   PAGEMAP = 3,
   /** two free runs are adjacent (should have been coalesced) */
   COALESCE = 4,
-  /** the page heap's free lists, bitmap or totals disagree with the page walk */
+  /** the page heap's free lists, bitmap, spares or totals disagree with the page walk */
   FREE_LISTS = 5,
   /** a small span's fields or counting equation, or a free object outside/misaligned */
   SPAN_OBJECTS = 6,
@@ -81,6 +82,9 @@ export function checkHeap(scratch: usize): Broken {
       if (s.state == SpanState.LARGE) {
         largePages += s.npages;
         largeSpans++;
+      } else if (s.state == SpanState.SPARE) {
+        if (!pageHeapIsSpare(raw)) return broken(Broken.FREE_LISTS, raw);
+        freePages += s.npages;
       } else if (s.state == SpanState.SMALL) {
         const r = checkSmallSpan(s, scratch);
         if (r != Broken.NONE) return r;
@@ -104,10 +108,9 @@ export function checkHeap(scratch: usize): Broken {
 function checkSmallSpan(s: Span, scratch: usize): Broken {
   const cls = s.cls;
   if (cls == 0 || cls >= CLASS_COUNT) return broken(Broken.SPAN_OBJECTS, changetype<usize>(s));
-  const info = classInfo(cls);
-  const size = info.size;
+  const size = classToSize(cls);
   const objects = (s.npages << PAGE_SHIFT) / size;
-  if (s.objSize != size || s.divMagic != info.divMagic || s.npages != info.spanPages ||
+  if (s.objSize != size || s.divMagic != classDivMagic(size) || s.npages != classSpanPages(size) ||
       s.limit != s.start + objects * size || s.carve < s.start || s.carve > s.limit ||
       (s.carve - s.start) % size) return broken(Broken.SPAN_OBJECTS, changetype<usize>(s));
   let free: u32 = 0;
@@ -157,7 +160,7 @@ function checkCaches(): Broken {
         if (!isHandedOut(p, cls) || ++n > list.length) return broken(Broken.CACHE, p ? <usize>p : changetype<usize>(list));
       }
       if (n != list.length || n > max<u32>(list.maxLength, 1) || n > centralList(cls).objectsOut) return broken(Broken.CACHE, changetype<usize>(list));
-      capacity += list.maxLength * classInfo(cls).size;
+      capacity += list.maxLength * classToSize(cls);
     }
     const ch = changetype<CacheHeader>(c);
     if (capacity != ch.capacityBytes || capacity > CACHE_BUDGET) return broken(Broken.CACHE, c);

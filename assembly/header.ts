@@ -1,7 +1,7 @@
 // HeapHeader: the first page of the heap. Holds the shared tiers' state (page heap, central
-// lists, class table, page-map root; offsets in config.ts) and the heap's event counters.
+// lists, page-map root; offsets in config.ts) and the heap's event counters.
 // See index.ts for the design.
-import { OFF_CLASSES, OFF_REFUSALS, OFF_PAGEHEAP, Status } from "./config";
+import { OFF_REFUSALS, OFF_PAGEHEAP, Status } from "./config";
 
 @unmanaged export class HeapHeader {
   /** HEADER_MAGIC once the heap is set up */
@@ -41,23 +41,11 @@ export function setHeapBase(base: usize): void {
   return changetype<HeapHeader>(heapBase);
 }
 
-// Class table: per class, what spans of it look like (computed at init from sizeclasses.ts).
-@unmanaged export class ClassInfo {
-  size: u32;
-  spanPages: u32;
-  batch: u32;
-  divMagic: u32;
-}
-
 /** How many calls were refused with `status`. */
 export function refusals(status: Status): u64 {
   return load<u64>(heapBase + OFF_REFUSALS + (<usize>status << 3));
 }
 
-// @ts-ignore: decorator
-@inline export function classInfo(cls: u32): ClassInfo {
-  return changetype<ClassInfo>(heapBase + OFF_CLASSES + (cls << 4));
-}
 
 /** Address of a field of the heap header, for lock.ts count(). */
 // @ts-ignore: decorator
@@ -69,5 +57,3 @@ export function refusals(status: Status): u64 {
 if (offsetof<HeapHeader>("lock") != 4) ERROR("lock.ts expects the lock word at offset 4");
 // @ts-ignore: compile-time check
 if (offsetof<HeapHeader>() > OFF_REFUSALS || OFF_REFUSALS + (Status.INIT_FAILED + 1) * 8 > OFF_PAGEHEAP) ERROR("HeapHeader and refusal counters must fit below OFF_PAGEHEAP");
-// @ts-ignore: compile-time check
-if (offsetof<ClassInfo>() != 16) ERROR("ClassInfo is indexed with << 4");

@@ -1,9 +1,9 @@
-// Setting the heap up: the header page at the base, the class table, the page heap over the
+// Setting the heap up: the header page at the base and the page heap over the
 // memory above it; and, per instance, binding to the heap and making its cache.
 // See index.ts for the design.
-import { PAGE_SIZE, WASM_PAGE_SHIFT, HEADER_MAGIC, HEADER_BUILDING, OFF_ROOT, CLASS_COUNT, DEBUG, THREADS } from "./config";
-import { MAX_SMALL_SIZE, classToSize, classSpanPages, classBatch, classDivMagic } from "./sizeclasses";
-import { heapBase, setHeapBase, HeapHeader, HEAP_DEBUG, classInfo } from "./header";
+import { PAGE_SIZE, WASM_PAGE_SHIFT, HEADER_MAGIC, HEADER_BUILDING, OFF_ROOT, DEBUG, THREADS } from "./config";
+import { MAX_SMALL_SIZE } from "./sizeclasses";
+import { heapBase, setHeapBase, HeapHeader, HEAP_DEBUG } from "./header";
 import { pagemapInit } from "./pagemap";
 import { pageHeapInit, pageHeapBind, memoryEnd } from "./pageheap";
 import { cacheInit, cacheRelease } from "./threadcache";
@@ -51,7 +51,7 @@ export function initHeap(base: usize): bool {
   return true;
 }
 
-/** A fresh heap in [base, memEnd): header (all but its magic word), class table, page heap. */
+/** A fresh heap in [base, memEnd): header (all but its magic word) and page heap. */
 function buildHeap(base: usize, memEnd: u32): bool {
   memory.fill(base + 4, 0, PAGE_SIZE - 4);
   setHeapBase(base);
@@ -59,13 +59,6 @@ function buildHeap(base: usize, memEnd: u32): bool {
   const h = changetype<HeapHeader>(base);
   h.metadataBytes = PAGE_SIZE;
   h.flags = DEBUG ? HEAP_DEBUG : 0;
-  for (let cls: u32 = 1; cls < CLASS_COUNT; cls++) {
-    const info = classInfo(cls), size = classToSize(cls);
-    info.size = size;
-    info.spanPages = classSpanPages(size);
-    info.batch = classBatch(size);
-    info.divMagic = classDivMagic(size);
-  }
   return pageHeapInit(base, memEnd, false);
 }
 

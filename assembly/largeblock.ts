@@ -3,7 +3,7 @@
 // See index.ts for the design.
 import { PAGE_SHIFT, PAGE_SIZE } from "./config";
 import { Span, SpanState } from "./span";
-import { pageHeapAlloc, pageHeapAllocTop, pageHeapAllocAligned, pageHeapFree, pageHeapExtend, pageHeapShrink } from "./pageheap";
+import { pageHeapAlloc, pageHeapAllocAligned, pageHeapFreeLarge, pageHeapExtend, pageHeapShrink } from "./pageheap";
 import { heapHeader } from "./header";
 import { lockHeap, unlockHeap } from "./lock";
 import { flushCacheForMemory } from "./threadcache";
@@ -55,7 +55,7 @@ export function largeAllocForGrowth(size: usize): usize {
   const npages = pagesFor(<u64>size + (<u64>size >> REALLOC_HEADROOM_SHIFT));
   if (!npages) return 0;
   lockHeap();
-  const s = pageHeapAllocTop(npages, SpanState.LARGE);
+  const s = pageHeapAlloc(npages, SpanState.LARGE, true);
   const p = adopt(s, size);
   unlockHeap();
   return p ? p : largeAlloc(size, PAGE_SIZE);   // no room for headroom: exact
@@ -66,7 +66,7 @@ export function largeFree(s: Span): void {
   const h = heapHeader();
   h.largeSpans--;
   h.largePages -= s.npages;
-  pageHeapFree(s);
+  pageHeapFreeLarge(s);
   unlockHeap();
 }
 

@@ -138,7 +138,7 @@ function freeSlow(p: usize, sp: usize): u32 {
 export function classify(p: usize, s: Span | null): Status {
   if (!s) return Status.FOREIGN;
   const off = <u32>p - s.start;
-  if (s.state == SpanState.FREE) return Status.FREE_PAGES;
+  if (s.state == SpanState.FREE || s.state == SpanState.SPARE) return Status.FREE_PAGES;
   if (s.state == SpanState.LARGE) return off ? Status.INTERIOR : Status.OK;
   if (off >= s.carve - s.start) return Status.FOREIGN;   // never handed out
   if (<u32>((<u64>off * s.divMagic) >> 32) * s.objSize != off) return Status.INTERIOR;
@@ -211,7 +211,7 @@ export function realloc(p: usize, size: usize): usize {
   }
   // move: a block that outgrows the classes, or a large block whose neighbour is in use, goes
   // where it can keep growing
-  const q = size > MAX_SMALL_SIZE ? largeAllocForGrowth(size) : malloc(size);
+  const q = size > MAX_SMALL_SIZE ? largeAllocForGrowth(size) : mallocSlow(size);   // a move: no need to inline the fast path
   if (!q) return fail(Status.OUT_OF_MEMORY);
   const copy = min<usize>(oldBytes, size);
   memory.copy(q, p, copy);
@@ -229,7 +229,7 @@ function alignedAlloc(alignBytes: usize, size: usize): usize {
 }
 
 function alignedBlock(alignBytes: usize, size: usize): usize {
-  if (alignBytes <= MIN_ALIGN) return allocBlock(max<usize>(size, alignBytes));   // >= 16 B: 16-aligned
+  if (alignBytes <= MIN_ALIGN) return mallocSlow(max<usize>(size, alignBytes));   // >= 16 B: 16-aligned
   if (!smallLimit && !initHeap(0)) return fail(Status.OUT_OF_MEMORY);
   if (size <= MAX_SMALL_SIZE && alignBytes <= PAGE_SIZE) {
     // spans start on a page, so a class whose size is a multiple of the alignment keeps every
@@ -241,7 +241,6 @@ function alignedBlock(alignBytes: usize, size: usize): usize {
       if (!(bytes & (<u32>alignBytes - 1))) return mallocClass(cls);
     }
   }
-  if (alignBytes > 0x80000000) return fail(Status.OUT_OF_MEMORY);
   const p = largeAlloc(max<usize>(size, MAX_SMALL_SIZE + 1), <u32>alignBytes);
   return p ? p : fail(Status.OUT_OF_MEMORY);
 }
@@ -275,7 +274,7 @@ export function posix_memalign(memptr: usize, alignBytes: usize, size: usize): i
 function isProgramMemory(addr: usize): bool {
   if (addr < heapBase || addr >= pageHeapEnd()) return true;
   const s = pageHeapFindSpan(<u32>addr);
-  return s != null && <i32>s.state >= SpanState.SMALL;
+  return s != null && (s.state == SpanState.SMALL || s.state == SpanState.LARGE);
 }
 
 export function clearLastError(): void {

@@ -30,11 +30,23 @@ import { count } from "./lock";
   /** freePages == sum of npages over free runs and top; freeRuns counts them */
   freePages: u32;
   freeRuns: u32;
+  /** Spans: the SPARES large blocks freed last, kept whole (SPARE); 0 where none */
+  spare0: u32; spare1: u32; spare2: u32; spare3: u32;
   /** bit n set <=> free list n is non-empty, n in 1..BIG_RUN */
   bits0: u32; bits1: u32; bits2: u32; bits3: u32; bits4: u32;
 }
 
 let ph: PageHeap = changetype<PageHeap>(0);
+
+/** Freed large blocks kept whole: enough for a program that cycles a few big buffers. */
+const SPARES: u32 = 4;
+// @ts-ignore: compile-time check
+if (offsetof<PageHeap>() > OFF_FREE_LISTS - OFF_PAGEHEAP) ERROR("PageHeap overlaps the free lists");
+
+// @ts-ignore: decorator
+@inline function spareSlot(i: u32): usize {
+  return changetype<usize>(ph) + offsetof<PageHeap>("spare0") + (i << 2);
+}
 
 // @ts-ignore: decorator
 @inline function listHead(n: u32): usize {
@@ -309,11 +321,26 @@ function carve(run: Span, npages: u32, state: SpanState): Span {
   return s;
 }
 
-/** A span of npages in `state` (SMALL or LARGE), fully mapped; null when memory is exhausted.
- *  Best fit from the free lists, then the top run, then memory.grow. */
-export function pageHeapAlloc(npages: u32, state: SpanState): Span | null {
-  if (!reserveSpans(2)) return null;
-  let run = findRun(npages);
+/** A span of npages in `state` (SMALL or LARGE), mapped; null when memory is exhausted.
+ *  A large block may reuse a spare; else best fit from the free lists, then the top run, then
+ *  memory.grow. `atTop`: from the bottom of the top run if it has room, where the block can
+ *  later grow in place (realloc moving a block that outgrew its place). */
+export function pageHeapAlloc(npages: u32, state: SpanState, atTop: bool = false): Span | null {
+  if (state == SpanState.LARGE && !atTop) {   // a spare that fits within 1/8 is taken whole
+    for (let i: u32 = 0; i < SPARES; i++) {
+      const slot = spareSlot(i);
+      const s = changetype<Span>(load<u32>(slot));
+      if (s && s.npages >= npages && s.npages - npages <= s.npages >> 3) {
+        store<u32>(slot, 0);
+        ph.freePages -= s.npages;
+        s.state = <u16>SpanState.LARGE;
+        return s;
+      }
+    }
+  }
+  if (!reserveSpans(2)) return null;   // first: it may take metadata from any free run
+  const top = changetype<Span>(ph.top);
+  let run = atTop && top && top.npages >= npages ? top : findRun(npages);
   if (!run) run = takeTop(npages);
   if (!run) return null;
   return carve(run, npages, state);
@@ -323,20 +350,17 @@ export function pageHeapAlloc(npages: u32, state: SpanState): Span | null {
 function takeTop(npages: u32): Span | null {
   let top = changetype<Span>(ph.top);
   if (!top || top.npages < npages) {
+    if (releaseSpares()) {   // before growing memory, the spares go back and coalesce
+      const run = findRun(npages);
+      if (run) return run;
+      top = changetype<Span>(ph.top);
+      if (top && top.npages >= npages) return top;
+    }
     if (!growHeap(npages, 0)) return null;
     top = changetype<Span>(ph.top);
     if (!top || top.npages < npages) return null;
   }
   return top;
-}
-
-/** Like pageHeapAlloc, but from the bottom of the top run if it has room without growing
- *  memory: there the block can later grow in place (realloc moving a block that outgrew its place). */
-export function pageHeapAllocTop(npages: u32, state: SpanState): Span | null {
-  if (!reserveSpans(2)) return null;   // first: it may take metadata from the top run
-  const top = changetype<Span>(ph.top);
-  if (!top || top.npages < npages) return pageHeapAlloc(npages, state);
-  return carve(top, npages, state);
 }
 
 /** A span of npages whose start is a multiple of alignBytes (> PAGE_SIZE, a power of two). */
@@ -356,6 +380,49 @@ export function pageHeapAllocAligned(npages: u32, alignBytes: u32, state: SpanSt
   }
   pageHeapShrink(s, npages);
   return s;
+}
+
+/** A large block freed: kept whole as a spare (a program that frees and allocates the same big
+ *  buffers again, bzip2's two 3.6 MB blocks per file, then reuses them without splitting and
+ *  coalescing runs); the older spare goes back to the free runs. Spares count as free pages
+ *  and go back before memory grows. */
+export function pageHeapFreeLarge(s: Span): void {
+  const old = changetype<Span>(load<u32>(spareSlot(SPARES - 1)));
+  for (let i = SPARES - 1; i > 0; i--) store<u32>(spareSlot(i), load<u32>(spareSlot(i - 1)));
+  store<u32>(spareSlot(0), changetype<u32>(s));
+  s.state = <u16>SpanState.SPARE;
+  s.zeroed = 0;
+  ph.freePages += s.npages;
+  if (old) releaseSpare(old);
+}
+
+function releaseSpare(s: Span): void {
+  ph.freePages -= s.npages;
+  pageHeapFree(s);
+}
+
+/** Hands spare s (or every spare, if s is null) back to the free runs; true if there was one. */
+function releaseSparesOf(which: Span | null): bool {
+  let any = false;
+  for (let i: u32 = 0; i < SPARES; i++) {
+    const s = changetype<Span>(load<u32>(spareSlot(i)));
+    if (s && (!which || s == which)) {
+      store<u32>(spareSlot(i), 0);
+      releaseSpare(s);
+      any = true;
+    }
+  }
+  return any;
+}
+
+export function pageHeapIsSpare(s: usize): bool {
+  for (let i: u32 = 0; i < SPARES; i++) if (load<u32>(spareSlot(i)) == <u32>s) return true;
+  return false;
+}
+
+/** Hands every spare back to the free runs; true if there was one. */
+export function releaseSpares(): bool {
+  return releaseSparesOf(null);
 }
 
 /** Returns span s's pages to the heap, merging with free neighbours. */
@@ -401,7 +468,11 @@ export function pageHeapExtend(s: Span, npages: u32): bool {
   if (end >= ph.end) return false;
   const after = pagemapGet(end);
   if (!after) return false;
-  const right = changetype<Span>(after);
+  let right = changetype<Span>(after);
+  if (right.state == SpanState.SPARE && right.start == end) {   // a spare in the way goes back
+    releaseSparesOf(right);
+    right = changetype<Span>(pagemapGet(end));
+  }
   if (right.state != SpanState.FREE || right.start != end || right.npages < extra) return false;
   unlinkFree(right);
   if (right.npages > extra) {

@@ -3,7 +3,7 @@
 import { PAGE_SIZE, CLASS_COUNT } from "./config";
 import { Span, SpanState, spanEnd } from "./span";
 import { pagemapGet } from "./pagemap";
-import { classInfo } from "./header";
+import { classToSize, classSpanPages } from "./sizeclasses";
 import { centralList } from "./central";
 import { cachedObjects } from "./stats";
 import { pageHeapStart, pageHeapEnd } from "./pageheap";
@@ -13,19 +13,19 @@ export const CLASS_PROFILE_WORDS: u32 = 6;
 
 export function writeClassProfile(out: usize): void {
   for (let cls: u32 = 1; cls < CLASS_COUNT; cls++) {
-    const c = centralList(cls), info = classInfo(cls), cached = cachedObjects(cls);
+    const c = centralList(cls), size = classToSize(cls), cached = cachedObjects(cls);
     const row = out + cls * CLASS_PROFILE_WORDS * 4;
-    store<u32>(row, info.size);
+    store<u32>(row, size);
     store<u32>(row, c.spans, 4);
     store<u32>(row, c.objectsOut - cached, 8);
     store<u32>(row, cached, 12);
     store<u32>(row, c.objectsFree, 16);
-    store<u32>(row, info.spanPages, 20);
+    store<u32>(row, classSpanPages(size), 20);
   }
 }
 
-/** Kind of a heap-map entry: a SpanState, or METADATA for pages outside any span (header,
- *  metadata chunks, page-map leaves, memory others grew between our growths). */
+/** Kind of a heap-map entry: a SpanState (FREE for a SPARE), or METADATA for pages outside any
+ *  span (header, metadata chunks, page-map leaves, memory others grew between our growths). */
 export const METADATA: u32 = 4;
 
 /** Writes up to `maxEntries` entries (start, npages, kind, class) of 4 u32 each for the spans from
@@ -55,7 +55,7 @@ export function writeHeapMap(from: u32, out: usize, maxEntries: u32): u32 {
     } else {
       store<u32>(e, a);
       store<u32>(e, s.npages, 4);
-      store<u32>(e, s.state, 8);
+      store<u32>(e, s.state == SpanState.SPARE ? SpanState.FREE : s.state, 8);   // a spare is free
       store<u32>(e, s.state == SpanState.SMALL ? s.cls : 0, 12);
       a = spanEnd(s);
     }

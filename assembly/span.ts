@@ -12,6 +12,8 @@ export const enum SpanState {
   SMALL = 2,
   /** one large block */
   LARGE = 3,
+  /** a freed large block kept whole for reuse (PageHeap.spare0/1), counted as free pages */
+  SPARE = 4,
 }
 
 // A small span:

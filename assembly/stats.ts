@@ -3,7 +3,8 @@
 // nothing and the counters below are kept on slow paths. See index.ts for the design.
 import { PAGE_SHIFT, CLASS_COUNT, Status } from "./config";
 import * as F from "./statsfields";
-import { heapBase, heapHeader, classInfo, refusals, HEAP_DEBUG } from "./header";
+import { heapBase, heapHeader, refusals, HEAP_DEBUG } from "./header";
+import { classToSize } from "./sizeclasses";
 import { centralList } from "./central";
 import { CacheHeader, CacheList } from "./threadcache";
 import { pageHeapFreeBytes, pageHeapFreeRuns, pageHeapEnd } from "./pageheap";
@@ -29,7 +30,7 @@ export function writeStats(out: usize): void {
   let inUse: f64 = <f64>h.largePages * pageBytes;
   let central: f64 = 0, cached: f64 = 0;
   for (let cls: u32 = 1; cls < CLASS_COUNT; cls++) {
-    const c = centralList(cls), size = <f64>classInfo(cls).size, inCaches = cachedObjects(cls);
+    const c = centralList(cls), size = <f64>classToSize(cls), inCaches = cachedObjects(cls);
     inUse += <f64>(c.objectsOut - inCaches) * size;
     cached += <f64>inCaches * size;
     central += <f64>c.objectsFree * size;

@@ -3,7 +3,8 @@
 // max_length slow start, within a byte budget for the whole cache. See index.ts for the design.
 import { CLASS_COUNT, CACHE_BUDGET, CACHE_MAX_LENGTH, CACHE_MAX_OVERAGES } from "./config";
 import { centralFetch, centralRelease } from "./central";
-import { classInfo, heapHeader } from "./header";
+import { heapHeader } from "./header";
+import { classToSize, classBatch } from "./sizeclasses";
 import { allocMeta } from "./pageheap";
 import { lockHeap, unlockHeap } from "./lock";
 
@@ -74,7 +75,7 @@ export function cacheRelease(): void {
  *  or 0 when memory is exhausted. */
 export function cacheFetchSlow(cls: u32): usize {
   const list = cacheList(cls);
-  const batch = classInfo(cls).batch;
+  const batch = classBatch(classToSize(cls));
   let want: u32;
   if (list.maxLength < batch) {   // slow start: 1, 2, 3 ... objects per miss
     growMaxLength(cls, 1);
@@ -102,7 +103,7 @@ export function cacheFetchSlow(cls: u32): usize {
  *  central list, and the bound adapts (TCMalloc's ListTooLong). */
 export function cacheOverflowSlow(cls: u32): void {
   const list = cacheList(cls);
-  const batch = classInfo(cls).batch;
+  const batch = classBatch(classToSize(cls));
   if (list.maxLength < batch) growMaxLength(cls, 1);
   else if (list.maxLength > batch && ++list.overages > CACHE_MAX_OVERAGES) {
     setMaxLength(cls, list.maxLength - batch);
@@ -113,8 +114,9 @@ export function cacheOverflowSlow(cls: u32): void {
   const keep = list.head;
   list.head = load<u32>(keep);
   list.length--;
-  const bound = max<u32>(list.maxLength, 1) - 1;
-  release(cls, min<u32>(list.length, max<u32>(batch, list.length > bound ? list.length - bound : 0)));
+  // a batch, or down to below the bound (it may have shrunk), whichever is more
+  const over = list.length + 1 - min<u32>(list.length + 1, max<u32>(list.maxLength, 1));
+  release(cls, min<u32>(list.length, max<u32>(batch, over)));
   store<u32>(keep, list.head);
   list.head = keep;
   list.length++;
@@ -131,7 +133,7 @@ function release(cls: u32, n: u32): void {
 
 function growMaxLength(cls: u32, by: u32): void {
   const h = cacheHeader();
-  const size = classInfo(cls).size;
+  const size = classToSize(cls);
   // over budget: take capacity from other classes, round robin, until this growth fits
   for (let tries: u32 = 0; h.capacityBytes + by * size > CACHE_BUDGET && tries < CLASS_COUNT; tries++) {
     const v = h.victim + 1 < CLASS_COUNT ? h.victim + 1 : 1;
@@ -153,7 +155,7 @@ function shrinkMaxLength(cls: u32, to: u32): void {
 /** REQUIRES to <= maxLength. */
 function setMaxLength(cls: u32, to: u32): void {
   const list = cacheList(cls);
-  cacheHeader().capacityBytes -= (list.maxLength - to) * classInfo(cls).size;
+  cacheHeader().capacityBytes -= (list.maxLength - to) * classToSize(cls);
   list.maxLength = to;
 }
 
