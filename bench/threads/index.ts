@@ -394,7 +394,7 @@ export async function runThreadsBench(opts: ThreadsOptions = {}): Promise<Thread
         // after a disturbed run (or at a round's start) wait for the machine to be quiet
         if (lastOther > DISTURBED_PCT || i === 0) {
           const t = Date.now();
-          while (quietBudgetMs > 0 && (await otherLoad(100)) > DISTURBED_PCT) await sleep(400);
+          while (Date.now() - t < quietBudgetMs && (await otherLoad(100)) > DISTURBED_PCT) await sleep(400);
           quietWaitMs += Date.now() - t;
           quietBudgetMs -= Date.now() - t;
         }
