@@ -46,8 +46,9 @@ export function init(heap_base: usize): u32 {
   return initHeap(heap_base) ? 1 : 0;
 }
 
-/** Hands this instance's cached objects back to the shared heap and detaches it; the next call
- *  into the instance attaches it again (threads: call before a worker ends). */
+/** Hands this instance's cached objects back to the central lists (a trim). Threads build: also
+ *  gives its cache record up and detaches it (call before a worker ends); a later call into the
+ *  instance attaches it again. */
 export function thread_exit(): void {
   exitThread();
 }

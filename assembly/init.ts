@@ -6,7 +6,7 @@ import { MAX_SMALL_SIZE } from "./sizeclasses";
 import { heapBase, setHeapBase, HeapHeader, HEAP_DEBUG } from "./header";
 import { pagemapInit } from "./pagemap";
 import { pageHeapInit, pageHeapBind, memoryEnd } from "./pageheap";
-import { cacheInit, cacheRelease } from "./threadcache";
+import { cacheInit, cacheRelease, cacheFlush } from "./threadcache";
 import { smallLimit, setSmallLimit } from "./malloc";
 
 /** Sets the heap up at `base` rounded up to a page, or at the end of memory if base is 0; the
@@ -66,6 +66,10 @@ function buildHeap(base: usize, memEnd: u32): bool {
  *  instance that starts) and detaches the instance; a later call sets it up again. */
 export function exitThread(): void {
   if (!smallLimit) return;
+  if (!THREADS) {   // one instance: it keeps its cache, emptied (a trim)
+    cacheFlush();
+    return;
+  }
   cacheRelease();
   setSmallLimit(0);
   pagemapInit(0);   // every call now takes a slow path, which attaches again

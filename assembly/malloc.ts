@@ -1,7 +1,7 @@
 // The C API: malloc, free, realloc, calloc, aligned_alloc, posix_memalign, malloc_usable_size.
 // Fast paths pop and push the front-end cache and are leaves; everything else is *Slow.
 // See index.ts for the design.
-import { PAGE_SHIFT, PAGE_SIZE, MIN_ALIGN, OFF_REFUSALS, Status, DEBUG } from "./config";
+import { PAGE_SHIFT, PAGE_SIZE, MIN_ALIGN, OFF_REFUSALS, Status, DEBUG, THREADS } from "./config";
 import { MAX_SMALL_SIZE, CLASS_COUNT, sizeToClass, classToSize } from "./sizeclasses";
 import { Span, SpanState } from "./span";
 import { pagemapGet } from "./pagemap";
@@ -30,9 +30,9 @@ export function fail(status: Status): usize {
   return 0;
 }
 
-/** An instance that left with thread_exit attaches again on its next call. */
+/** THREADS: an instance that left with thread_exit attaches again on its next call. */
 export function reattach(): bool {
-  return !smallLimit && heapBase != 0 && initHeap(0);
+  return THREADS && !smallLimit && heapBase != 0 && initHeap(0);
 }
 
 // ---- malloc -------------------------------------------------------------------------------
