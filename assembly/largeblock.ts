@@ -15,9 +15,10 @@ import { flushCacheForMemory } from "./threadcache";
   return n > 0xFFFFFFFF >> PAGE_SHIFT ? 0 : <u32>n;
 }
 
-/** A block moved by realloc gets this fraction of headroom (1/4), so that a block that keeps
- *  growing while others are placed after it moves at most once per 25% of growth: the bytes
- *  copied stay within a few times its final size. */
+/** A block that realloc must move gets room for at least a quarter more than its old size:
+ *  a block that grows in small steps while others are placed after it then moves at most once
+ *  per 25% of growth, so the bytes copied stay within a few times its final size. A block that
+ *  grows geometrically (doubling) already asks for more and gets no headroom, nor extra memory. */
 const REALLOC_HEADROOM_SHIFT: u32 = 2;
 
 function adopt(s: Span | null, size: usize): usize {
@@ -51,8 +52,8 @@ function largeAllocOnce(size: usize, alignBytes: u32): usize {
 
 /** A large block for a block that realloc must move: placed at the top of the heap with
  *  headroom, where it can keep growing in place. */
-export function largeAllocForGrowth(size: usize): usize {
-  const npages = pagesFor(<u64>size + (<u64>size >> REALLOC_HEADROOM_SHIFT));
+export function largeAllocForGrowth(size: usize, oldBytes: usize): usize {
+  const npages = pagesFor(max<u64>(<u64>size, <u64>oldBytes + (<u64>oldBytes >> REALLOC_HEADROOM_SHIFT)));
   if (!npages) return 0;
   lockHeap();
   const s = pageHeapAlloc(npages, SpanState.LARGE, true);

@@ -211,7 +211,7 @@ export function realloc(p: usize, size: usize): usize {
   }
   // move: a block that outgrows the classes, or a large block whose neighbour is in use, goes
   // where it can keep growing
-  const q = size > MAX_SMALL_SIZE ? largeAllocForGrowth(size) : mallocSlow(size);   // a move: no need to inline the fast path
+  const q = size > MAX_SMALL_SIZE ? largeAllocForGrowth(size, oldBytes) : mallocSlow(size);   // a move: no need to inline the fast path
   if (!q) return fail(Status.OUT_OF_MEMORY);
   const copy = min<usize>(oldBytes, size);
   memory.copy(q, p, copy);

@@ -327,15 +327,13 @@ function carve(run: Span, npages: u32, state: SpanState): Span {
  *  later grow in place (realloc moving a block that outgrew its place). */
 export function pageHeapAlloc(npages: u32, state: SpanState, atTop: bool = false): Span | null {
   if (state == SpanState.LARGE && !atTop) {   // a spare that fits within 1/8 is taken whole
-    for (let i: u32 = 0; i < SPARES; i++) {
-      const slot = spareSlot(i);
+    const slot = findSpare(npages, true);
+    if (slot) {
       const s = changetype<Span>(load<u32>(slot));
-      if (s && s.npages >= npages && s.npages - npages <= s.npages >> 3) {
-        store<u32>(slot, 0);
-        ph.freePages -= s.npages;
-        s.state = <u16>SpanState.LARGE;
-        return s;
-      }
+      store<u32>(slot, 0);
+      ph.freePages -= s.npages;
+      s.state = <u16>SpanState.LARGE;
+      return s;
     }
   }
   if (!reserveSpans(2)) return null;   // first: it may take metadata from any free run
@@ -396,17 +394,26 @@ export function pageHeapFreeLarge(s: Span): void {
   if (old) releaseSpare(old);
 }
 
+/** The slot of a spare of at least npages (`tight`: wasting at most 1/8 of itself), or 0. */
+function findSpare(npages: u32, tight: bool): usize {
+  for (let i: u32 = 0; i < SPARES; i++) {
+    const s = changetype<Span>(load<u32>(spareSlot(i)));
+    if (s && s.npages >= npages && (!tight || s.npages - npages <= s.npages >> 3)) return spareSlot(i);
+  }
+  return 0;
+}
+
 function releaseSpare(s: Span): void {
   ph.freePages -= s.npages;
   pageHeapFree(s);
 }
 
-/** Hands spare s (or every spare, if s is null) back to the free runs; true if there was one. */
-function releaseSparesOf(which: Span | null): bool {
+/** Hands every spare back to the free runs; true if there was one. */
+export function releaseSpares(): bool {
   let any = false;
   for (let i: u32 = 0; i < SPARES; i++) {
     const s = changetype<Span>(load<u32>(spareSlot(i)));
-    if (s && (!which || s == which)) {
+    if (s) {
       store<u32>(spareSlot(i), 0);
       releaseSpare(s);
       any = true;
@@ -420,10 +427,6 @@ export function pageHeapIsSpare(s: usize): bool {
   return false;
 }
 
-/** Hands every spare back to the free runs; true if there was one. */
-export function releaseSpares(): bool {
-  return releaseSparesOf(null);
-}
 
 /** Returns span s's pages to the heap, merging with free neighbours. */
 export function pageHeapFree(s: Span): void {
@@ -463,14 +466,16 @@ export function pageHeapExtend(s: Span, npages: u32): bool {
   const top = changetype<Span>(ph.top);
   const topAfter: u32 = top && top.start == end ? top.npages : 0;
   if ((end == ph.end || topAfter) && topAfter < extra) {
-    if (memoryEnd() != ph.end || !growHeap(extra, 0)) return false;
+    // growing memory under s beats copying it, unless a free run could take it: then the heap
+    // should not grow (dlmalloc grows its top; sqlite's growing buffer peaked 1.3x higher here)
+    if (memoryEnd() != ph.end || findRun(npages) || findSpare(npages, false) || !growHeap(extra, 0)) return false;
   }
   if (end >= ph.end) return false;
   const after = pagemapGet(end);
   if (!after) return false;
   let right = changetype<Span>(after);
-  if (right.state == SpanState.SPARE && right.start == end) {   // a spare in the way goes back
-    releaseSparesOf(right);
+  if (right.state == SpanState.SPARE && right.start == end) {   // a spare in the way: spares go back
+    releaseSpares();
     right = changetype<Span>(pagemapGet(end));
   }
   if (right.state != SpanState.FREE || right.start != end || right.npages < extra) return false;
