@@ -1,11 +1,12 @@
 // CentralFreeList: the middle tier, one per size class. Keeps the class's spans that still
 // have free objects and moves objects to and from the front-end caches in batches; a span
 // whose objects are all free goes back to the page heap. See index.ts for the design.
-import { OFF_CENTRAL, PAGE_SHIFT, DEBUG } from "./config";
+import { OFF_CENTRAL, OFF_REFUSALS, PAGE_SHIFT, DEBUG, Status } from "./config";
+import { count } from "./lock";
 import { poison } from "./debug";
 import { Span, SpanState } from "./span";
 import { pageHeapAlloc, pageHeapFree } from "./pageheap";
-import { pagemapGet } from "./pagemap";
+import { spanOf } from "./pagemap";
 import { heapBase, heapHeader } from "./header";
 import { classToSize, classSpanPages, classDivMagic } from "./sizeclasses";
 
@@ -74,8 +75,10 @@ export function centralFetch(cls: u32, want: u32, chain: usize): u32 {
     }
     // freed objects first (they are warm), then never-used ones
     let p = s.freeList;
-    if (p) s.freeList = load<u32>(p);
-    else {
+    if (p) {
+      s.freeList = load<u32>(p);
+      if (!DEBUG) store<u32>(p, 0, 4);   // no longer free in its span (the debug build keeps poison)
+    } else {
       p = s.carve;
       s.carve = p + s.objSize;
     }
@@ -91,16 +94,34 @@ export function centralFetch(cls: u32, want: u32, chain: usize): u32 {
   return got;
 }
 
-/** Takes `count` objects of class cls off the chain at `*chain` back into their spans.
- *  REQUIRES every object on the chain is a block of class cls that this heap handed out. */
-export function centralRelease(cls: u32, count: u32, chain: usize): void {
+/** Marks an object free in its span's list (its second word, which a free object does not use):
+ *  a double free that got past the cache is caught when the second copy comes back. */
+// @ts-ignore: decorator
+@inline export function spanFreeMark(p: usize): u32 {
+  return <u32>p ^ 0xF5EEF5EE;
+}
+
+/** Takes `n` objects of class cls off the chain at `*chain` back into their spans. Each was
+ *  checked when it was freed; a copy that a double free the cache could not see put on a list
+ *  is caught here (already marked free in its span, or its span has no object out or is gone)
+ *  and dropped (and counted as a double free): the span's counts stay right. Stops early at
+ *  the end of the chain; returns how many objects it took off. */
+export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
   const c = centralList(cls);
   let p = load<u32>(chain);
-  for (let i: u32 = 0; i < count; i++) {
+  let dropped: u32 = 0, i: u32 = 0;
+  for (; i < n && p; i++) {
     const next = load<u32>(p);
-    const s = changetype<Span>(pagemapGet(p));
+    const s = changetype<Span>(spanOf(p));
+    if (!s || s.state != SpanState.SMALL || s.cls != cls || !s.allocated ||
+        (!DEBUG && load<u32>(p, 4) == spanFreeMark(p))) {
+      dropped++;
+      p = next;
+      continue;
+    }
     if (!s.freeList && s.carve >= s.limit) linkNonempty(c, s);   // was full
     store<u32>(p, s.freeList);
+    if (!DEBUG) store<u32>(p, spanFreeMark(p), 4);
     s.freeList = p;
     c.objectsFree++;
     if (--s.allocated == 0) {   // every object is free: the pages go back
@@ -112,6 +133,8 @@ export function centralRelease(cls: u32, count: u32, chain: usize): void {
     }
     p = next;
   }
-  c.objectsOut -= count;
+  c.objectsOut -= i - dropped;
   store<u32>(chain, p);
+  if (dropped) count(heapBase + OFF_REFUSALS + (<usize>Status.DOUBLE_FREE << 3), dropped);
+  return i;
 }

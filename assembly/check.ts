@@ -5,7 +5,7 @@ import { Span, SpanState, spanEnd } from "./span";
 import { pagemapGet } from "./pagemap";
 import { heapBase, heapHeader, HEAP_DEBUG } from "./header";
 import { classToSize, classSpanPages, classDivMagic } from "./sizeclasses";
-import { centralList } from "./central";
+import { centralList, spanFreeMark } from "./central";
 import { CacheHeader, CacheList } from "./threadcache";
 import { pageHeapStart, pageHeapEnd, pageHeapCheckLists, pageHeapIsSpare } from "./pageheap";
 import { POISON } from "./debug";
@@ -174,18 +174,24 @@ function checkCaches(): Broken {
 const MARK: u32 = 0x5EE17A6;
 
 function forEachFreeObject(pass: u32): Broken {
-  const restore: u32 = heapHeader().flags & HEAP_DEBUG ? POISON : 0;
+  const debug = (heapHeader().flags & HEAP_DEBUG) != 0;
   for (let cls: u32 = 1; cls < CLASS_COUNT; cls++) {
     for (let s = changetype<Span>(centralList(cls).nonempty); s; s = changetype<Span>(s.next)) {
-      for (let p = s.freeList; p; p = load<u32>(p)) if (visit(p, pass, restore)) return broken(Broken.DUPLICATE, p);
+      for (let p = s.freeList; p; p = load<u32>(p)) {
+        if (visit(p, pass, debug ? POISON : spanFreeMark(p))) return broken(Broken.DUPLICATE, p);
+      }
     }
     for (let c = heapHeader().caches; c; c = changetype<CacheHeader>(c).next) {
-      for (let p = changetype<CacheList>(c + (cls << 4)).head; p; p = load<u32>(p)) if (visit(p, pass, restore)) return broken(Broken.DUPLICATE, p);
+      for (let p = changetype<CacheList>(c + (cls << 4)).head; p; p = load<u32>(p)) {
+        if (visit(p, pass, debug ? POISON : 0)) return broken(Broken.DUPLICATE, p);
+      }
     }
   }
   return Broken.NONE;
 }
 
+/** Pass 0 clears the mark word, pass 1 marks (true: already marked), pass 2 puts back `restore`
+ *  (the debug build's poison, or the release build's span free mark). */
 function visit(p: u32, pass: u32, restore: u32): bool {
   const w = <usize>p + 4;
   if (pass == 0) store<u32>(w, 0);

@@ -4,7 +4,7 @@
 import { PAGE_SHIFT, PAGE_SIZE, MIN_ALIGN, OFF_REFUSALS, Status, DEBUG, THREADS } from "./config";
 import { MAX_SMALL_SIZE, CLASS_COUNT, sizeToClass, classToSize } from "./sizeclasses";
 import { Span, SpanState } from "./span";
-import { pagemapGet } from "./pagemap";
+import { pagemapGet, pagemapGetInline } from "./pagemap";
 import { heapBase, HeapHeader, headerField } from "./header";
 import { count } from "./lock";
 import { cacheList, cacheFetchSlow, cacheOverflowSlow } from "./threadcache";
@@ -91,7 +91,7 @@ export function freeChecked(p: usize): u32 {
 /** The free fast path: push on the cache's list of the block's class. */
 // @ts-ignore: decorator
 @inline export function freeBlock(p: usize): u32 {
-  const sp = pagemapGet(<u32>p);
+  const sp = pagemapGetInline(<u32>p);
   if (sp) {
     const s = changetype<Span>(sp);
     const off = <u32>p - s.start;

@@ -22,13 +22,18 @@ export function pagemapInit(root: usize): void {
   return load<u32>(pagemapRoot + ((addr >> REGION_SHIFT) << 2));
 }
 
-/** The record the map holds for addr's page, possibly stale, or 0. */
+/** The record the map holds for addr's page, possibly stale, or 0. Inlined: free()'s fast path. */
 // @ts-ignore: decorator
-@inline export function pagemapGet(addr: u32): usize {
+@inline export function pagemapGetInline(addr: u32): usize {
   if (!pagemapRoot) return 0;
   const leaf = leafOf(addr);
   if (!leaf) return 0;
   return load<u32>(leaf + (((addr >> PAGE_SHIFT) & ((1 << LEAF_BITS) - 1)) << 2));
+}
+
+/** pagemapGetInline for slow paths (one copy of the code). */
+export function pagemapGet(addr: u32): usize {
+  return pagemapGetInline(addr);
 }
 
 /** The live span containing addr, in any state but DEAD, or 0. */
