@@ -75,13 +75,14 @@ export function centralFetch(cls: u32, want: u32, chain: usize): u32 {
     }
     // freed objects first (they are warm), then never-used ones
     let p = s.freeList;
-    if (p) {
-      s.freeList = load<u32>(p);
-      if (!DEBUG) store<u32>(p, 0, 4);   // no longer free in its span (the debug build keeps poison)
-    } else {
+    if (p) s.freeList = load<u32>(p);
+    else {
       p = s.carve;
       s.carve = p + s.objSize;
     }
+    // not free in its span (a carved object's word may hold a mark from the pages' last life);
+    // the debug build keeps its poison there instead
+    if (!DEBUG) store<u32>(p, 0, 4);
     store<u32>(p, head);
     head = p;
     got++;
