@@ -18,7 +18,7 @@ export class TraceError extends Error {}
 const KIND = { a: 0, c: 1, m: 2, r: 3, f: 4 } as const;
 
 export function traceName(file: string): string {
-  return basename(file).replace(/\.gz$/, "").replace(/\.trace$/, "");
+  return basename(file).replace(/\.gz$/, "").replace(/\.trace$/, "").replace(/\.(head|cut)$/, "");
 }
 
 /** Reads a trace file (gzipped or plain text). Throws TraceError on a malformed line. */
