@@ -7,6 +7,7 @@ import { ALLOCATORS, ALLOCATOR_INFO, type AllocatorName, BenchFailure, getAlloca
 import { syntheticWorkloads, traceWorkload, type Workload } from "./workloads.js";
 import { readTrace } from "./traces.js";
 import { ROOT, DL_SKIP, asmallocPath } from "./build.js";
+import { captureHeapMaps, type HeapMapCapture } from "./report/heapmap.js";
 
 export interface BenchOptions {
   allocators: AllocatorName[];
@@ -38,6 +39,8 @@ export interface BenchResults {
   allocators: { name: string; description: string; wasmBytes: number | null; skipped?: string }[];
   workloads: { name: string; description: string; ops: number; heapBase: number; realloc: boolean; trace?: { file: string; peakLiveBytes: number; slots: number } }[];
   results: Cell[];
+  /** asmalloc's heap map at its peak of live bytes, per workload (for the HTML report; optional) */
+  heapMaps?: Record<string, HeapMapCapture>;
 }
 export interface Cell {
   allocator: string;
@@ -166,6 +169,10 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
     }
   }
   progress.end();
+  // one extra, untimed asmalloc run per workload for the report's heap map (after the timings)
+  const heapMaps = o.allocators.includes("asmalloc")
+    ? await captureHeapMaps(workloads, (w) => results.some((c) => c.allocator === "asmalloc" && c.workload === w && c.status === "ok"))
+    : {};
   const stat1 = procStat(), cpu1 = process.cpuUsage(cpu0);
   let otherCpuShare: number | null = null;
   if (stat0 && stat1 && stat1.total > stat0.total) {
@@ -183,6 +190,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
     workloads: workloads.map((w) => ({ name: w.name, description: w.description, ops: w.ops, heapBase: layout(w).heapBase, realloc: !!w.realloc,
       ...(w.trace ? { trace: { file: w.trace.name, peakLiveBytes: w.trace.peakLiveBytes, slots: w.trace.slots } } : {}) })),
     results,
+    ...(Object.keys(heapMaps).length ? { heapMaps } : {}),
   };
   mkdirSync(o.outDir, { recursive: true });
   writeFileSync(join(o.outDir, "results.json"), JSON.stringify(res));

@@ -88,8 +88,11 @@ function describe(code: number, ptr: number, size: number): [string, BenchFailur
   }
 }
 
+/** Optional observers of a run (the report's heap-map capture, bench/report/heapmap.ts). */
+export interface RunHooks { start?(memory: WebAssembly.Memory, heapBase: number): void; sample?(op: number, liveBytes: number): void }
+
 /** One run on fresh instances. Throws BenchFailure. */
-export async function runOnce(peer: Peer, w: Workload): Promise<RunResult> {
+export async function runOnce(peer: Peer, w: Workload, hooks?: RunHooks): Promise<RunResult> {
   const L = layout(w);
   const driver = await getDriver();
   const startBytes = Math.max(L.heapBase, peer.mod.staticEnd);
@@ -114,7 +117,7 @@ export async function runOnce(peer: Peer, w: Workload): Promise<RunResult> {
         const [msg, kind] = describe(code, ptr >>> 0, size >>> 0);
         throw new BenchFailure(`${peer.name} on ${w.name}: ${msg}`, kind);
       },
-      sample(op: number, live: number) { samples.push({ op, heapBytes: memory.buffer.byteLength - heapBase, liveBytes: live }); },
+      sample(op: number, live: number) { samples.push({ op, heapBytes: memory.buffer.byteLength - heapBase, liveBytes: live }); hooks?.sample?.(op, live); },
       refill(): number {
         if (!trace || tracePos >= trace.count) return 0;
         const n = Math.min(OPBUF_OPS, trace.count - tracePos);
@@ -128,6 +131,7 @@ export async function runOnce(peer: Peer, w: Workload): Promise<RunResult> {
   const every = Math.max(1, Math.floor(w.ops / SAMPLES));
   d.setup(L.slotBase, w.slots, L.sizesBase, L.opBase, 12345, every);
   samples.push({ op: 0, heapBytes: memory.buffer.byteLength - heapBase, liveBytes: 0 });
+  hooks?.start?.(memory, heapBase);
   const t0 = performance.now();
   try {
     d[w.fn](...w.args);

@@ -94,7 +94,9 @@ async function bench(argv: string[]): Promise<number> {
   const t0 = Date.now();
   const { results, failed } = await runBench(opts);
   process.stdout.write(formatTable(results) + "\n");
-  process.stdout.write(`\n${results.machine.cpu}, ${results.machine.cores} cores, node ${results.machine.node}, ${results.date.slice(0, 10)}; ${((Date.now() - t0) / 1000).toFixed(0)} s; other processes used ${results.machine.otherCpuShare === null ? "?" : (100 * results.machine.otherCpuShare).toFixed(0) + "%"} of the CPU; asmalloc.wasm ${results.asmallocSha1}; JSON: ${resolve(opts.outDir, "results.json")}\n`);
+  const { writeReport } = await import("../bench/report/report.js");
+  const reportPath = writeReport(results, opts.outDir);
+  process.stdout.write(`\n${results.machine.cpu}, ${results.machine.cores} cores, node ${results.machine.node}, ${results.date.slice(0, 10)}; ${((Date.now() - t0) / 1000).toFixed(0)} s; other processes used ${results.machine.otherCpuShare === null ? "?" : (100 * results.machine.otherCpuShare).toFixed(0) + "%"} of the CPU; asmalloc.wasm ${results.asmallocSha1}; JSON: ${resolve(opts.outDir, "results.json")}\nreport: ${reportPath}\n`);
   return failed ? 1 : 0;
 }
 
