@@ -200,7 +200,7 @@ function readJson(dir: string, name: string): unknown | undefined {
 export function renderReport(r: BenchResults, extra: { threads?: unknown; sqlite?: unknown; asJson?: unknown } = {}): string {
   const m = r.machine;
   const s: string[] = [];
-  s.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>asmalloc bench report ${esc(r.date.slice(0, 10))}</title><style>${CSS}</style></head><body>`);
+  s.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>asmalloc bench report ${esc(r.date.slice(0, 10))}</title><style>${CSS}</style></head><body>`);
   s.push(`<h1>asmalloc bench report</h1><dl id="meta">
 <dt>date</dt><dd>${esc(r.date)}</dd>
 <dt>machine</dt><dd>${esc(m.cpu)}, ${m.cores} cores, ${fmtBytes(m.memoryBytes)} RAM, ${esc(m.platform)}, node ${esc(m.node)}</dd>
