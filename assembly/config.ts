@@ -34,7 +34,7 @@ if (PAGE_SHIFT + LEAF_BITS + (32 - REGION_SHIFT) != 32) ERROR("page map must cov
 export const BIG_RUN: u32 = 128;
 /** memory.grow takes at least heap/GROWTH_DIVISOR: a grow costs 0.4-0.6 ms at 256 MiB+ in V8
  *  (shared/FACTS.md), so growth is geometric, yet overshoots the need by at most 1/16. */
-export const GROWTH_DIVISOR: u32 = 8;
+export const GROWTH_DIVISOR: u32 = 16;
 /** Metadata (span records, page-map leaves, caches) comes in chunks of 2 pages (16 KiB: 341 span
  *  records): small, so a small heap stays small; a bigger need takes a bigger chunk. */
 export const META_CHUNK_PAGES: u32 = 2;
