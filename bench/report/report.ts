@@ -19,7 +19,7 @@ const fmtBytes = (b: number) => {
   const a = Math.abs(b);
   return a >= 1 << 30 ? `${(b / (1 << 30)).toFixed(2)} GiB` : a >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MiB` : a >= 1024 ? `${(b / 1024).toFixed(0)} KiB` : `${b} B`;
 };
-const fmtNum = (x: number) => (Math.abs(x) >= 1e6 ? `${(x / 1e6).toFixed(1)}M` : Math.abs(x) >= 1e3 ? `${(x / 1e3).toFixed(0)}k` : `${+x.toFixed(2)}`);
+const fmtNum = (x: number) => (Math.abs(x) >= 1e6 ? `${(x / 1e6).toFixed(1)}M` : Math.abs(x) >= 1e3 ? `${+(x / 1e3).toFixed(Math.abs(x) < 1e4 ? 1 : 0)}k` : `${+x.toFixed(2)}`);
 const n1 = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 
 /** Colour for a size class: small classes blue, big ones red/orange. */
@@ -129,8 +129,12 @@ function memoryChart(r: BenchResults, w: string): string {
   const colour = (a: string) => PALETTE[r.allocators.findIndex((x) => x.name === a) % PALETTE.length];
   const W = 560, H = 260, L = 70, R = 12, T = 26, B = 34;
   const maxX = Math.max(1, ...cells.flatMap((c) => c.samples!.map((s) => s[0])));
-  const maxY = niceMax(Math.max(1, ...cells.flatMap((c) => c.samples!.map((s) => Math.max(s[1], s[2])))));
-  const sx = (x: number) => L + (x / maxX) * (W - L - R), sy = (y: number) => H - B - (y / maxY) * (H - T - B);
+  // one allocator far above the rest (bump) would flatten everyone else: clip it, and say so
+  const peaks = cells.map((c) => Math.max(...c.samples!.map((s) => Math.max(s[1], s[2])))).sort((a, b) => b - a);
+  const clipAt = peaks.length > 1 && peaks[0] > 3 * peaks[1] ? peaks[1] * 1.25 : Infinity;
+  const maxY = niceMax(Math.max(1, Math.min(peaks[0], clipAt)));
+  const sx = (x: number) => L + (x / maxX) * (W - L - R), sy = (y: number) => H - B - (Math.min(y, maxY) / maxY) * (H - T - B);
+  const offScale = (c: Cell) => Math.max(...c.samples!.map((s) => s[1])) > maxY;
   const parts: string[] = [];
   for (let i = 0; i <= 4; i++) {
     const v = (maxY * i) / 4, y = sy(v);
@@ -145,7 +149,7 @@ function memoryChart(r: BenchResults, w: string): string {
     parts.push(`<polyline fill="none" stroke="${colour(c.allocator)}" stroke-width="1.8" points="${pts(1)}"><title>${esc(`${c.allocator}: heap bytes (peak ${fmtBytes(c.peakHeapBytes ?? 0)})`)}</title></polyline>`);
     parts.push(`<polyline fill="none" stroke="${colour(c.allocator)}" stroke-width="1" stroke-dasharray="4 3" opacity="0.8" points="${pts(2)}"><title>${esc(`${c.allocator}: live requested bytes`)}</title></polyline>`);
   }
-  cells.forEach((c, i) => parts.push(`<rect x="${L + 8 + (i % 3) * 150}" y="${T + 4 + Math.floor(i / 3) * 14}" width="10" height="3" fill="${colour(c.allocator)}"/><text x="${L + 22 + (i % 3) * 150}" y="${T + 9 + Math.floor(i / 3) * 14}" class="ax">${esc(c.allocator)}</text>`));
+  cells.forEach((c, i) => parts.push(`<rect x="${L + 8 + (i % 3) * 150}" y="${T + 4 + Math.floor(i / 3) * 14}" width="10" height="3" fill="${colour(c.allocator)}"/><text x="${L + 22 + (i % 3) * 150}" y="${T + 9 + Math.floor(i / 3) * 14}" class="ax">${esc(c.allocator)}${offScale(c) ? ` (off scale: ${fmtBytes(c.peakHeapBytes ?? 0)})` : ""}</text>`));
   return `<figure><svg class="chart" data-chart="memory" xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" role="img" aria-label="memory over time: ${esc(w)}">
 <text x="8" y="16" class="title">${esc(w)} — heap (solid) and live bytes (dashed)</text>${parts.join("")}</svg></figure>`;
 }
@@ -233,7 +237,7 @@ export function renderReport(r: BenchResults, extra: { threads?: unknown; sqlite
 
   const maps = Object.entries(r.heapMaps ?? {});
   if (maps.length) {
-    s.push(`<h2>asmalloc's heap at peak</h2><p>Taken in an extra, untimed run of asmalloc through the inspector module, at the driver sample with the most live bytes. Each cell is one or more 8 KiB pages.</p>`);
+    s.push(`<h2>asmalloc's heap at peak</h2><p>Taken in an extra, untimed run of asmalloc through the inspector module, at the driver sample (every ops/200 calls) with the most live bytes. Each cell is one or more 8 KiB pages.</p>`);
     for (const [w, mp] of maps) s.push(heapMapChart(w, mp));
   }
 
