@@ -27,7 +27,6 @@ export interface AsmallocExports {
   malloc_usable_size(p: number): number;
   free_checked(p: number): number;
   last_error(): number;
-  heap_stats(): number;
 }
 
 export interface HeapOptions {
@@ -55,7 +54,7 @@ export interface ProgramWithHeap {
 }
 
 const ASMALLOC_FUNCTIONS = ["init", "malloc", "free", "realloc", "calloc", "aligned_alloc",
-  "posix_memalign", "malloc_usable_size", "free_checked", "last_error", "heap_stats"] as const;
+  "posix_memalign", "malloc_usable_size", "free_checked", "last_error"] as const;
 
 /** Instantiates `program` with `imports` plus an "asmalloc" import module bound to a new asmalloc
  *  instance over the program's memory, then sets the heap up above the program's static data.

@@ -42,9 +42,6 @@ ASMALLOC_IMPORT(free_checked) uint32_t asmalloc_free_checked(void *p);
 /** The status of the last call that failed, cleared by reading it. */
 ASMALLOC_IMPORT(last_error) uint32_t asmalloc_last_error(void);
 
-/** The heap's statistics: an array of double, fields in the order of src/statsfields.ts. */
-ASMALLOC_IMPORT(heap_stats) const double *asmalloc_heap_stats(void);
-
 /** Sets the heap up at heap_base (rounded up to 8 KiB). The host normally does this before the
  *  program runs; calling it again is harmless. Returns 1, or 0 if memory cannot hold the heap. */
 ASMALLOC_IMPORT(init) uint32_t asmalloc_init(void *heap_base);
