@@ -2,6 +2,11 @@
 // JavaScript with checked arguments, exceptions instead of 0 returns, and views of linear memory
 // that survive memory.grow.
 //
+// Threads: createHeap({ shared: true }) puts the heap in a shared WebAssembly.Memory run by
+// build/asmalloc.mt.wasm; heap.share() gives a handle to post to a Worker, where attachHeap(handle)
+// instantiates the allocator again on the same memory (its own cache, the same heap) and returns
+// the same Heap API. Each thread calls heap.threadExit() when it is done with the heap.
+//
 // This file runs in Node and in browsers: it imports nothing from `node:`. Node users who want
 // the .wasm read from the package's build/ directory use the `asmalloc/node` entry (src/node.ts).
 //
@@ -45,6 +50,12 @@ export interface AsmallocExports {
   malloc_usable_size(ptr: number): number;
   /** Status of the last call that failed, cleared by reading. */
   last_error(): number;
+  /** Hands this instance's cached objects back to the heap (single-threaded builds: a trim).
+   *  Threads build: also gives the instance's cache record up; a later call re-attaches it. */
+  thread_exit(): void;
+  /** Threads build: 0 makes this instance spin instead of memory.atomic.wait32 when the heap's
+   *  lock is contended (required on a browser's main thread, which may not wait); default 1. */
+  set_blocking(allowed: number): void;
 }
 
 /** What the inspector module (build/asmalloc.inspect.wasm) exports: it shares the heap's memory
@@ -142,6 +153,10 @@ export type WasmSource = WebAssembly.Module | BufferSource | URL | string | Resp
 /** Synchronous createHeapSync's options: modules must be compiled or given as bytes. */
 export type SyncHeapOptions = HeapOptions & { wasm: WebAssembly.Module | BufferSource; inspector?: WebAssembly.Module | BufferSource | false };
 
+/** Which of this package's builds: the allocator (release, debug, mt = threads) or an inspector
+ *  (inspect, inspect.mt = for a shared memory). */
+export type WasmVariant = "release" | "debug" | "inspect" | "mt" | "inspect.mt";
+
 /** Options of createHeap and createHeapSync. */
 export interface HeapOptions {
   /** The allocator module. createHeap defaults to build/asmalloc.wasm (or asmalloc.debug.wasm
@@ -157,14 +172,27 @@ export interface HeapOptions {
   memory?: WebAssembly.Memory;
   /** Initial size of the memory createHeap creates, in 64 KiB wasm pages (default 1). Not with `memory`. */
   initialMemory?: number;
-  /** Maximum size of the memory createHeap creates, in 64 KiB wasm pages (default: none, i.e. 4 GiB).
-   *  Allocations beyond it throw HeapError OUT_OF_MEMORY. Not with `memory`. */
+  /** Maximum size of the memory createHeap creates, in 64 KiB wasm pages (default: none, i.e. 4 GiB;
+   *  with `shared`, 65536 pages = 4 GiB, which engines reserve as address space up front: pass
+   *  the most the program needs, browsers on small devices may refuse 4 GiB). Allocations beyond
+   *  it throw HeapError OUT_OF_MEMORY. Not with `memory`. */
   maximumMemory?: number;
   /** Address where the heap starts (rounded up to 8 KiB; the allocator never touches memory
    *  below it). Default: 8192 in a memory createHeap creates (address 0 stays NULL), and the
    *  current end of memory in a memory passed in. A heap already set up at that base in the same
-   *  memory (by another instance) is attached to, not reset. */
+   *  memory (by another instance) is attached to, not reset. With `shared`, memory is grown (from
+   *  JS) until it reaches 8 KiB past the base if it does not already: the threads build needs the
+   *  header page in place before its first instance starts. */
   heapBase?: number;
+  /** A heap for many threads: a shared WebAssembly.Memory (created, or `memory` must be shared)
+   *  run by the threads build (build/asmalloc.mt.wasm; inspector build/asmalloc.inspect.mt.wasm).
+   *  Hand it to Workers with heap.share() and attachHeap(). Not with `debug` (there is no debug
+   *  threads build). The host must allow shared memory (browsers: a cross-origin isolated page). */
+  shared?: boolean;
+  /** Threads build: whether this instance may block in memory.atomic.wait32 when the heap's lock
+   *  is contended. Default: false on a browser's main thread (which may not wait; the instance
+   *  then spins), true elsewhere (workers, Node). Ignored by single-threaded heaps. */
+  blocking?: boolean;
   /** Load the debug build by default (checks every free, poisons freed blocks, reports misuse
    *  through onReport). Only chooses the default `wasm`. */
   debug?: boolean;
@@ -196,8 +224,42 @@ export class HeapError extends Error {
   }
 }
 
-/** A heap in WebAssembly linear memory. Single-threaded: one Heap per thread, and two heaps on
- *  one memory need different heapBases (or share one heap, not concurrently). */
+/** What a Worker needs to attach to a shared heap: post it (it is structured-clonable: a shared
+ *  Memory, a number and compiled modules) and pass it to attachHeap() in the worker. */
+export interface SharedHeapHandle {
+  /** the shared memory the heap lives in */
+  memory: WebAssembly.Memory;
+  /** the heap's base address (Heap.base), which every instance passes to init() */
+  heapBase: number;
+  /** the threads allocator module (build/asmalloc.mt.wasm), so the worker need not fetch it */
+  module?: WebAssembly.Module;
+  /** the threads inspector module (build/asmalloc.inspect.mt.wasm), if the heap has one */
+  inspector?: WebAssembly.Module;
+}
+
+/** Options of attachHeap and attachHeapSync. */
+export interface AttachOptions {
+  /** The threads allocator module; default the handle's `module`, else (attachHeap only)
+   *  build/asmalloc.mt.wasm by URL (in Node, the `asmalloc/node` entry reads the file). */
+  wasm?: WasmSource;
+  /** The threads inspector module; default the handle's `inspector`, else (attachHeap only)
+   *  build/asmalloc.inspect.mt.wasm by URL. `false`: none. Binding one takes 8 KiB of heap
+   *  metadata for good, so threads that never call stats()/check() may pass false. */
+  inspector?: WasmSource | false;
+  /** As HeapOptions.blocking: default false on a browser's main thread, true elsewhere. */
+  blocking?: boolean;
+}
+
+/** attachHeapSync's options: modules compiled or as bytes (or taken from the handle). */
+export type SyncAttachOptions = Omit<AttachOptions, "wasm" | "inspector"> & {
+  wasm?: WebAssembly.Module | BufferSource;
+  inspector?: WebAssembly.Module | BufferSource | false;
+};
+
+/** A heap in WebAssembly linear memory. A single-threaded heap (the default) belongs to one
+ *  thread; two heaps on one memory need different heapBases. A shared heap (`shared: true`) is
+ *  one heap used by many threads, each through its own Heap (createHeap in one thread,
+ *  attachHeap in the others); every method of every thread's Heap may run concurrently. */
 export interface Heap {
   /** The linear memory the heap lives in. Its buffer changes when the heap grows it. */
   readonly memory: WebAssembly.Memory;
@@ -209,6 +271,17 @@ export interface Heap {
   readonly base: number;
   /** Whether the debug build was requested (HeapOptions.debug). */
   readonly debug: boolean;
+  /** Whether this is a shared heap (threads build on a shared memory). */
+  readonly shared: boolean;
+
+  /** A structured-clonable handle for attachHeap() in a Worker (memory, base and the compiled
+   *  modules). Throws TypeError for a single-threaded heap. */
+  share(): SharedHeapHandle;
+  /** Hands this thread's cached free objects back to the heap. Shared heaps: call it when the
+   *  thread is done with the heap (before a worker ends, or its cache is lost to the others
+   *  until another instance starts); the Heap stays usable and re-attaches on its next call.
+   *  Single-threaded heaps: a trim (the cache is emptied into the central lists). */
+  threadExit(): void;
 
   /** A block of at least `size` bytes (0 gives a unique minimum block), 16-byte aligned if
    *  size >= 16, else 8. Contents unspecified. Throws HeapError OUT_OF_MEMORY (or SIZE_OVERFLOW
@@ -232,10 +305,15 @@ export interface Heap {
   /** Bytes usable in block `ptr` (>= the size asked for); 0 for ptr 0. Throws HeapError for a
    *  pointer that is not a live block. */
   usableSize(ptr: number): number;
-  /** A snapshot of the heap's counters and byte totals (needs the inspector module). */
+  /** A snapshot of the heap's counters and byte totals (needs the inspector module). Shared
+   *  heaps: the whole heap's (every thread's cache included); while other threads run, the
+   *  split of their objects between inUseBytes and cacheBytes is approximate. */
   stats(): HeapStats;
   /** Verifies every invariant of every tier (a walk of the whole heap: O(heap size)); throws
-   *  HeapCorruptionError if one is broken. Needs the inspector module. */
+   *  HeapCorruptionError if one is broken. Needs the inspector module. Shared heaps: only while
+   *  no other thread uses the heap (e.g. after the workers called threadExit): the check walks
+   *  every thread's cache, which its thread changes without the heap's lock, so a check racing
+   *  other threads can report CACHE corruption that is not there, or not terminate. */
   check(): void;
   /** Per size class: objects in use, cached, free in spans, and spans (needs the inspector). */
   classProfile(): ClassProfileRow[];
@@ -300,9 +378,9 @@ function isResponse(x: unknown): x is Response {
   return typeof Response !== "undefined" && x instanceof Response;
 }
 
-/** The default module URL: build/asmalloc[.debug|.inspect].wasm of this package (this file is
- *  dist/src/index.js). */
-export function defaultWasmUrl(variant: "release" | "debug" | "inspect" = "release"): URL {
+/** The default module URL: build/asmalloc[.debug|.inspect|.mt|.inspect.mt].wasm of this package
+ *  (this file is dist/src/index.js). */
+export function defaultWasmUrl(variant: WasmVariant = "release"): URL {
   return new URL(`../../build/asmalloc${variant === "release" ? "" : "." + variant}.wasm`, import.meta.url);
 }
 
@@ -333,9 +411,10 @@ export async function compileAllocator(source: WasmSource): Promise<WebAssembly.
  *  INIT_FAILED if the heap cannot be set up (memory cannot hold its first page and metadata),
  *  RangeError/TypeError for invalid options. */
 export async function createHeap(options: HeapOptions = {}): Promise<Heap> {
+  if (options.shared && options.debug) throw new TypeError(NO_DEBUG_MT);
   const [wasm, inspector] = await Promise.all([
-    compileAllocator(options.wasm ?? defaultWasmUrl(options.debug ? "debug" : "release")),
-    options.inspector === false ? false as const : compileAllocator(options.inspector ?? defaultWasmUrl("inspect")),
+    compileAllocator(options.wasm ?? defaultWasmUrl(options.shared ? "mt" : options.debug ? "debug" : "release")),
+    options.inspector === false ? false as const : compileAllocator(options.inspector ?? defaultWasmUrl(options.shared ? "inspect.mt" : "inspect")),
   ]);
   return createHeapSync({ ...options, wasm, inspector });
 }
@@ -346,6 +425,7 @@ export async function createHeap(options: HeapOptions = {}): Promise<Heap> {
 export function createHeapSync(options: SyncHeapOptions): Heap {
   const module = moduleSync(options.wasm, "wasm");
   const inspectorModule = options.inspector ? moduleSync(options.inspector, "inspector") : null;
+  if (options.shared) return createSharedHeap(options, module, inspectorModule);
 
   let memory = options.memory;
   let heapBase = options.heapBase;
@@ -364,15 +444,7 @@ export function createHeapSync(options: SyncHeapOptions): Heap {
     heapBase ??= PAGE_SIZE;
   }
 
-  const onReport = options.onReport;
-  const report = (status: number, ptr: number, info: number): void => {
-    if (!onReport) return;
-    try {
-      onReport({ code: statusName(status), status, ptr: ptr >>> 0, info: info >>> 0 });
-    } catch (e) {
-      console.error("asmalloc: onReport threw (ignored):", e);
-    }
-  };
+  const report = reporter(options.onReport);
   // The debug build imports env.report; the release build ignores it (extra imports are allowed).
   const instance = new WebAssembly.Instance(module, { env: { memory, report } });
   const exports = instance.exports as unknown as AsmallocExports;
@@ -391,7 +463,120 @@ export function createHeapSync(options: SyncHeapOptions): Heap {
   if (inspector && !inspector.bind(base)) {
     throw new HeapError("createHeap", Status.INIT_FAILED, 0, "the inspector could not bind to the heap (no memory for its 8 KiB)");
   }
-  return new HeapImpl(memory, exports, instance, inspector, base, options.debug ?? false);
+  return new HeapImpl(memory, exports, instance, inspector, base, options.debug ?? false, null);
+}
+
+const NO_DEBUG_MT = "asmalloc: there is no debug build for shared heaps; use shared or debug, not both";
+
+/** The env.report import: calls onReport, never lets it throw into the allocator. */
+function reporter(onReport: ((report: HeapReport) => void) | undefined) {
+  return (status: number, ptr: number, info: number): void => {
+    if (!onReport) return;
+    try {
+      onReport({ code: statusName(status), status, ptr: ptr >>> 0, info: info >>> 0 });
+    } catch (e) {
+      console.error("asmalloc: onReport threw (ignored):", e);
+    }
+  };
+}
+
+/** True on a browser's main thread, where Atomics.wait / memory.atomic.wait32 is not allowed. */
+export function isBrowserMainThread(): boolean {
+  return typeof window !== "undefined" && typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope === "undefined";
+}
+
+function isSharedMemory(memory: unknown): memory is WebAssembly.Memory {
+  return memory instanceof WebAssembly.Memory && typeof SharedArrayBuffer !== "undefined" && memory.buffer instanceof SharedArrayBuffer;
+}
+
+/** createHeapSync({ shared: true }): a shared memory, its heap built by the first instance. */
+function createSharedHeap(options: SyncHeapOptions, module: WebAssembly.Module, inspectorModule: WebAssembly.Module | null): Heap {
+  if (options.debug) throw new TypeError(NO_DEBUG_MT);
+  if (typeof SharedArrayBuffer === "undefined") {
+    throw new TypeError("asmalloc: shared heaps need SharedArrayBuffer (in a browser: a cross-origin isolated page)");
+  }
+  let memory = options.memory;
+  let heapBase = options.heapBase;
+  if (heapBase !== undefined) u32("heapBase", heapBase);
+  if (memory) {
+    if (!isSharedMemory(memory)) throw new TypeError("asmalloc: a shared heap needs options.memory to be a shared WebAssembly.Memory");
+    if (options.initialMemory !== undefined || options.maximumMemory !== undefined) {
+      throw new TypeError("asmalloc: initialMemory/maximumMemory describe a memory createHeap creates; not with options.memory");
+    }
+    heapBase ??= memory.buffer.byteLength;
+  } else {
+    const initial = pages("initialMemory", options.initialMemory, 1)!;
+    const maximum = pages("maximumMemory", options.maximumMemory, MAX_WASM_PAGES)!;
+    if (maximum < initial) throw new RangeError(`asmalloc: maximumMemory (${maximum}) < initialMemory (${initial})`);
+    memory = new WebAssembly.Memory({ initial, maximum, shared: true });
+    heapBase ??= PAGE_SIZE;
+  }
+  const base = Math.max(PAGE_SIZE, roundUp(heapBase));
+  // the threads build does not grow memory in init: the header page must be there already
+  const need = base + PAGE_SIZE - memory.buffer.byteLength;
+  if (need > 0) {
+    try {
+      memory.grow(Math.ceil(need / WASM_PAGE_SIZE));
+    } catch {
+      throw new HeapError("createHeap", Status.INIT_FAILED, 0, `cannot grow memory to hold the heap's header at ${base}`);
+    }
+  }
+  return attachAt(memory, base, module, inspectorModule, options.blocking, "createHeap");
+}
+
+/** Instantiates the threads build on `memory` and sets up or attaches to the heap at `base`. */
+function attachAt(memory: WebAssembly.Memory, base: number, module: WebAssembly.Module,
+  inspectorModule: WebAssembly.Module | null, blocking: boolean | undefined, op: string): Heap {
+  const instance = new WebAssembly.Instance(module, { env: { memory } });
+  const exports = instance.exports as unknown as AsmallocExports;
+  if (typeof exports.set_blocking !== "function" || typeof exports.thread_exit !== "function") {
+    throw new TypeError("asmalloc: the allocator module lacks set_blocking/thread_exit; a shared heap needs build/asmalloc.mt.wasm");
+  }
+  exports.set_blocking((blocking ?? !isBrowserMainThread()) ? 1 : 0);
+  if (!exports.init(base)) {
+    exports.last_error();
+    throw new HeapError(op, Status.INIT_FAILED, 0, `cannot set up or attach to a heap at ${base} in a shared memory of ${memory.buffer.byteLength} bytes`);
+  }
+  const inspector = inspectorModule
+    ? new WebAssembly.Instance(inspectorModule, { env: { memory } }).exports as unknown as InspectorExports
+    : null;
+  if (inspector && !inspector.bind(base)) {
+    exports.thread_exit();
+    throw new HeapError(op, Status.INIT_FAILED, 0, "the inspector could not bind to the heap (no memory for its 8 KiB)");
+  }
+  return new HeapImpl(memory, exports, instance, inspector, base, false, { module, inspector: inspectorModule ?? undefined });
+}
+
+function checkHandle(handle: SharedHeapHandle): void {
+  if (!handle || typeof handle !== "object") throw new TypeError("asmalloc: attachHeap needs the handle heap.share() returned");
+  if (!isSharedMemory(handle.memory)) throw new TypeError("asmalloc: handle.memory must be a shared WebAssembly.Memory");
+  u32("handle.heapBase", handle.heapBase);
+}
+
+/** In a Worker: attaches to the shared heap another thread created (createHeap({ shared: true }))
+ *  and posted with heap.share(). Instantiates the threads build on the handle's memory (the
+ *  instance gets its own cache; the heap's state is shared) and returns the usual Heap API. Call
+ *  heap.threadExit() before the worker ends. Rejects with HeapError INIT_FAILED if the instance
+ *  cannot start (if no heap is at handle.heapBase yet, this instance sets one up there). */
+export async function attachHeap(handle: SharedHeapHandle, options: AttachOptions = {}): Promise<Heap> {
+  checkHandle(handle);
+  const [wasm, inspector] = await Promise.all([
+    compileAllocator(options.wasm ?? handle.module ?? defaultWasmUrl("mt")),
+    options.inspector === false ? false as const : compileAllocator(options.inspector ?? handle.inspector ?? defaultWasmUrl("inspect.mt")),
+  ]);
+  return attachHeapSync(handle, { ...options, wasm, inspector });
+}
+
+/** Synchronous attachHeap: the modules come from options (compiled or bytes) or the handle; no
+ *  inspector if neither has one. Throws like attachHeap. */
+export function attachHeapSync(handle: SharedHeapHandle, options: SyncAttachOptions = {}): Heap {
+  checkHandle(handle);
+  const wasm = options.wasm ?? handle.module;
+  if (wasm === undefined) throw new TypeError("asmalloc: attachHeapSync needs options.wasm or handle.module");
+  const module = moduleSync(wasm, "wasm");
+  const insp = options.inspector === false ? null : options.inspector ?? handle.inspector ?? null;
+  const inspectorModule = insp ? moduleSync(insp, "inspector") : null;
+  return attachAt(handle.memory, Math.max(PAGE_SIZE, roundUp(handle.heapBase)), module, inspectorModule, options.blocking, "attachHeap");
 }
 
 function moduleSync(source: unknown, what: string): WebAssembly.Module {
@@ -422,7 +607,22 @@ class HeapImpl implements Heap {
     readonly inspector: InspectorExports | null,
     readonly base: number,
     readonly debug: boolean,
+    /** shared heaps: the modules share() hands out; null for single-threaded heaps */
+    private readonly modules: { module: WebAssembly.Module; inspector?: WebAssembly.Module } | null,
   ) {}
+
+  get shared(): boolean { return this.modules !== null; }
+
+  share(): SharedHeapHandle {
+    if (!this.modules) throw new TypeError("asmalloc: share() needs a shared heap (createHeap({ shared: true }))");
+    const h: SharedHeapHandle = { memory: this.memory, heapBase: this.base, module: this.modules.module };
+    if (this.modules.inspector) h.inspector = this.modules.inspector;
+    return h;
+  }
+
+  threadExit(): void {
+    this.exports.thread_exit();
+  }
 
   /** The inspector (bound to this heap at creation). */
   private inspect(op: string): InspectorExports {

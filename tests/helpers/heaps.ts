@@ -11,13 +11,14 @@ export type Build = (typeof BUILDS)[number];
 export const BUILD_DIR = process.env.ASMALLOC_BUILD_DIR ?? join(import.meta.dirname, "../../build");
 
 const modules = new Map<string, WebAssembly.Module>();
-/** build/asmalloc.wasm, asmalloc.debug.wasm or asmalloc.inspect.wasm, compiled once per test file. */
-export function wasmModule(variant: Build | "inspect"): WebAssembly.Module {
+/** build/asmalloc.wasm, asmalloc.debug.wasm, asmalloc.inspect.wasm, or the threads builds
+ *  asmalloc.mt.wasm and asmalloc.inspect.mt.wasm, compiled once per test file. */
+export function wasmModule(variant: Build | "inspect" | "mt" | "inspect.mt"): WebAssembly.Module {
   let m = modules.get(variant);
   if (!m) modules.set(variant, m = new WebAssembly.Module(readFileSync(wasmFile(variant))));
   return m;
 }
-export function wasmFile(variant: Build | "inspect"): string {
+export function wasmFile(variant: Build | "inspect" | "mt" | "inspect.mt"): string {
   return join(BUILD_DIR, `asmalloc${variant === "release" ? "" : "." + variant}.wasm`);
 }
 

@@ -1,0 +1,193 @@
+// Shared heaps through the host library (issue 7 item 4): createHeap({ shared: true }) on the
+// main thread, heap.share() posted to worker_threads Workers, attachHeap(handle) in each; the
+// workers churn patterned blocks through the checked API, hand blocks to each other (every
+// survivor is freed by a different thread than the one that allocated it) and exit with
+// threadExit(); the main thread then finds the heap consistent and empty.
+import { describe, it, expect } from "vitest";
+import { Worker } from "node:worker_threads";
+import { createHeapSync, attachHeapSync, HeapError, PAGE_SIZE, WASM_PAGE_SIZE, type Heap, type SharedHeapHandle } from "../../src/index.js";
+import { createHeap as createHeapNode, attachHeap as attachHeapNode } from "../../src/node.js";
+import { wasmModule } from "../helpers/heaps.js";
+import { hostLibraryUrl } from "../helpers/transpile.js";
+
+const mt = () => ({ wasm: wasmModule("mt"), inspector: wasmModule("inspect.mt") });
+
+function sharedHeap(options: Parameters<typeof createHeapSync>[0] extends infer O ? Partial<O> : never = {}): Heap {
+  return createHeapSync({ shared: true, maximumMemory: 1024, ...mt(), ...options } as Parameters<typeof createHeapSync>[0]);
+}
+
+describe("shared heaps: API", () => {
+  it("createHeap({ shared: true }) makes a shared memory with the threads build; share() describes it", () => {
+    const h = sharedHeap();
+    expect(h.shared).toBe(true);
+    expect(h.memory.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect(h.base).toBe(PAGE_SIZE);
+    const handle = h.share();
+    expect(handle.memory).toBe(h.memory);
+    expect(handle.heapBase).toBe(h.base);
+    expect(handle.module).toBe(wasmModule("mt"));
+    expect(handle.inspector).toBe(wasmModule("inspect.mt"));
+    const p = h.malloc(100);
+    h.bytes(p, 100).fill(3);
+    expect(h.usableSize(p)).toBeGreaterThanOrEqual(100);
+    expect(() => h.free(p + 8)).toThrow(HeapError);
+    h.free(p);
+    expect(() => h.free(p)).toThrow(HeapError);
+    h.check();
+    expect(h.stats().inUseBytes).toBe(0);
+    h.threadExit();
+    expect(h.stats().cacheBytes).toBe(0);
+    expect(h.malloc(8)).toBeGreaterThan(0);   // usable after threadExit: it re-attaches
+  });
+
+  it("a second instance attaches to the same heap: blocks cross instances, stats are the heap's", () => {
+    const a = sharedHeap();
+    const b = attachHeapSync(a.share());
+    expect(b.base).toBe(a.base);
+    expect(b.memory).toBe(a.memory);
+    const ps = Array.from({ length: 200 }, (_, i) => a.malloc(1 + i * 37));
+    const qs = Array.from({ length: 200 }, (_, i) => b.malloc(1 + i * 53));
+    expect(new Set([...ps, ...qs]).size).toBe(400);
+    for (const p of ps) b.free(p);
+    for (const q of qs) a.free(q);
+    a.check();
+    b.check();
+    expect(a.stats().inUseBytes).toBe(0);
+    expect(b.stats().inUseBytes).toBe(0);
+    b.threadExit();
+    a.threadExit();
+  });
+
+  it("heapBase: rounded up to 8 KiB, memory grown to hold the header, a shared memory passed in", () => {
+    const h = sharedHeap({ heapBase: 3 * WASM_PAGE_SIZE + 1 });
+    expect(h.base).toBe(3 * WASM_PAGE_SIZE + PAGE_SIZE);
+    expect(h.memory.buffer.byteLength).toBeGreaterThanOrEqual(h.base + PAGE_SIZE);
+    h.free(h.malloc(10));
+    h.check();
+
+    const memory = new WebAssembly.Memory({ initial: 2, maximum: 64, shared: true });
+    const g = createHeapSync({ shared: true, memory, ...mt() });
+    expect(g.base).toBe(2 * WASM_PAGE_SIZE);   // default: the memory's end
+    expect(g.memory).toBe(memory);
+    g.free(g.malloc(1000));
+    g.check();
+  });
+
+  it("refuses what cannot work: debug + shared, unshared memory, single-threaded share(), bad handles", () => {
+    expect(() => sharedHeap({ debug: true })).toThrow(TypeError);
+    expect(() => sharedHeap({ memory: new WebAssembly.Memory({ initial: 1 }) })).toThrow(TypeError);
+    expect(() => sharedHeap({ memory: new WebAssembly.Memory({ initial: 1, maximum: 2, shared: true }), maximumMemory: 2 })).toThrow(TypeError);
+    expect(() => sharedHeap({ maximumMemory: 70000 })).toThrow(RangeError);
+    const single = createHeapSync({ wasm: wasmModule("release"), inspector: wasmModule("inspect") });
+    expect(single.shared).toBe(false);
+    expect(() => single.share()).toThrow(TypeError);
+    single.threadExit();   // a trim
+    expect(() => attachHeapSync({ memory: single.memory, heapBase: single.base, module: wasmModule("mt") })).toThrow(TypeError);
+    expect(() => attachHeapSync(null as unknown as SharedHeapHandle)).toThrow(TypeError);
+    const h = sharedHeap();
+    expect(() => attachHeapSync({ ...h.share(), heapBase: -1 })).toThrow(RangeError);
+    expect(() => attachHeapSync({ memory: h.memory, heapBase: h.base })).toThrow(TypeError);   // no module
+    // a memory that cannot hold the header at the base asked for
+    expect(() => createHeapSync({ shared: true, maximumMemory: 1, heapBase: WASM_PAGE_SIZE, ...mt() })).toThrow(HeapError);
+  });
+
+  it("blocking: may be set explicitly; defaults to blocking outside a browser main thread", () => {
+    const h = sharedHeap({ blocking: false });
+    const g = attachHeapSync(h.share(), { blocking: true, inspector: false });
+    expect(g.inspector).toBeNull();
+    expect(() => g.stats()).toThrow();
+    g.free(h.malloc(64));
+    h.check();
+  });
+
+  it("asmalloc/node: createHeap({ shared: true }) and attachHeap default to build/asmalloc.mt.wasm", async () => {
+    const h = await createHeapNode({ shared: true, maximumMemory: 256 });
+    const { module, inspector, ...bare } = h.share();
+    expect(module).toBeInstanceOf(WebAssembly.Module);
+    expect(inspector).toBeInstanceOf(WebAssembly.Module);
+    const g = await attachHeapNode(bare);   // no modules in the handle: read from build/
+    g.free(h.malloc(500));
+    g.check();
+    await expect(createHeapNode({ shared: true, debug: true })).rejects.toThrow(TypeError);
+  });
+});
+
+/** Runs `n` workers on one shared heap; each hands its survivors to the next. */
+async function runWorkers(n: number, ops: number, keep: number) {
+  const heap = sharedHeap({ maximumMemory: 4096 });
+  // the main thread holds blocks too, and gives some to worker 0 to free
+  const mainBlocks: [number, number, number][] = [];
+  for (let i = 0; i < 100; i++) {
+    const size = 1 + ((i * 131) % 3000), p = heap.malloc(size), tag = (0xAB000000 | i) >>> 0;
+    heap.bytes(p, size).fill(1 + (tag % 251));
+    if (size >= 8) { heap.view.setUint32(p, tag, true); heap.view.setUint32(p + size - 4, (tag ^ size) >>> 0, true); }
+    mainBlocks.push([p, size, tag]);
+  }
+  const libUrl = hostLibraryUrl();
+  const handle = heap.share();
+  const given: { give: [number, number, number][] }[] = [];
+  const workers = Array.from({ length: n }, (_, id) =>
+    new Worker(new URL("./shared-worker.mjs", import.meta.url), { workerData: { libUrl, handle, id, ops, seed: 777 + id, keep } }));
+  let handedOff = 0;
+  const done = workers.map((w, id) => new Promise<number>((resolve, reject) => {
+    w.on("message", (m: { give?: [number, number, number][]; done?: boolean; freed?: number }) => {
+      if (m.done) return resolve(m.freed!);
+      given[id] = { give: m.give! };
+      if (++handedOff === n) {
+        // everyone has churned: worker i frees worker i-1's survivors; worker 0 also the main thread's
+        workers.forEach((v, j) => v.postMessage({ blocks: [...given[(j + n - 1) % n].give, ...(j === 0 ? mainBlocks : [])] }));
+      }
+    });
+    w.on("error", reject);
+    w.on("exit", (code) => (code ? reject(new Error(`worker ${id} exited with ${code}`)) : undefined));
+  }));
+  // the main thread churns meanwhile (it may block in Node)
+  for (let i = 0; i < 20_000; i++) heap.free(heap.malloc(1 + (i % 2000)));
+  const freed = await Promise.all(done);
+  await Promise.all(workers.map((w) => new Promise((r) => w.once("exit", r))));
+  heap.threadExit();
+  heap.check();
+  const s = heap.stats();
+  const expected = given.map((_, j) => given[(j + n - 1) % n].give.length + (j === 0 ? mainBlocks.length : 0));
+  return { s, freed, expected };
+}
+
+describe("shared heaps: worker_threads attach through the handle", () => {
+  it("4 workers (+ main) allocate, hand blocks across threads, free, exit: heap checks clean and is empty", async () => {
+    const { s, freed, expected } = await runWorkers(4, 50_000, 150);
+    expect(freed).toEqual(expected);
+    expect(freed.reduce((x, y) => x + y)).toBeGreaterThan(100 + 4 * 20);
+    expect(s.inUseBytes).toBe(0);
+    expect(s.cacheBytes).toBe(0);
+    expect(s.badFrees + s.doubleFrees + s.failedAllocs).toBe(0);
+  });
+
+  it("2 workers", async () => {
+    const { s, freed, expected } = await runWorkers(2, 30_000, 300);
+    expect(freed).toEqual(expected);
+    expect(s.inUseBytes).toBe(0);
+    expect(s.badFrees + s.doubleFrees + s.failedAllocs).toBe(0);
+  });
+});
+
+describe("shared heaps: known limitations", () => {
+  // BUG/limitation (assembly/check.ts checkCaches + the duplicate walk): check() on a shared heap
+  // walks every instance's cache lists, which their threads push and pop without the heap lock.
+  // Run while workers churn, it reports HeapCorruptionError CACHE on a healthy heap (3 runs of
+  // 3 with this test; 1 in 3 with one check per worker mid-run) or never returns (the unbounded duplicate walk follows a
+  // popped object's reused first word). The heap itself is fine: the same run without the
+  // concurrent check passes. Until the inspector can check caches safely (e.g. per-cache seqlock,
+  // or skip other threads' caches), Heap.check() documents "only while other threads are quiet".
+  it.skip("check() while other threads allocate reports no corruption and returns", async () => {
+    const heap = sharedHeap({ maximumMemory: 4096 });
+    const libUrl = hostLibraryUrl(), handle = heap.share();
+    const workers = Array.from({ length: 3 }, (_, id) =>
+      new Worker(new URL("./shared-worker.mjs", import.meta.url), { workerData: { libUrl, handle, id, ops: 200_000, seed: 5 + id, keep: 0 } }));
+    const handed = workers.map((w) => new Promise((r) => w.once("message", r)));
+    await new Promise((r) => setTimeout(r, 300));   // the workers have started churning
+    for (const end = Date.now() + 1500; Date.now() < end;) heap.check();   // racing their churn
+    await Promise.all(handed);
+    workers.forEach((w) => w.postMessage({ blocks: [] }));
+    await Promise.all(workers.map((w) => new Promise((r) => w.once("exit", r))));
+  });
+});
