@@ -80,12 +80,16 @@ export function mallocClass(cls: u32): usize {
 // ---- free ---------------------------------------------------------------------------------
 
 export function free(p: usize): void {
-  freeChecked(p);
+  if (DEBUG) debugFree(p);
+  else freeBlock(p);   // inlined here: the C free() is this export, with no call in between
 }
 
-/** free() that says what it did: Status.OK, or why it refused (then nothing changed). */
+/** free() that says what it did: Status.OK, or why it refused (then nothing changed; the
+ *  refusal is also in lastError, as for any failing call). */
 export function freeChecked(p: usize): u32 {
-  return DEBUG ? debugFree(p) : freeBlock(p);
+  lastError = Status.OK;
+  free(p);
+  return lastError;
 }
 
 /** The free fast path: push on the cache's list of the block's class. */

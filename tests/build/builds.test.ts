@@ -64,7 +64,7 @@ describe("release build (build/asmalloc.wasm)", () => {
     // malloc: size check, class shifts, pop (60). free: page map, span checks, push (~95), plus
     // freeSlow, which Binaryen inlines into it (its only caller) behind the fast path's return.
     expect(instructions(wat, "$assembly/malloc/malloc")).toBeLessThanOrEqual(60);
-    expect(instructions(wat, "$assembly/malloc/freeChecked")).toBeLessThanOrEqual(140);
+    expect(instructions(wat, "$assembly/malloc/free")).toBeLessThanOrEqual(140);
   });
 });
 
