@@ -93,10 +93,8 @@ export function debugFree(p: usize): u32 {
   const s = pageHeapFindSpan(<u32>p);
   const status = classify(p, s);
   if (status != Status.OK) return misuse(status, p, 0);
-  const span = changetype<Span>(s);
+  const span = changetype<Span>(s);   // classify refused a freed one: its last word is poison
   const bytes = blockBytes(span);
-  // a live block's last word is its size (< bytes); a freed one's is poison
-  if (span.state == SpanState.SMALL && load<u32>(p + bytes - 4) == POISON) return misuse(Status.DOUBLE_FREE, p, span.cls);
   count(headerField(offsetof<HeapHeader>("requestedBytes")), <u64>-<i64>debugRequested(p, span));
   if (span.state == SpanState.SMALL) poison(p + 4, p + bytes);
   return freeBlock(p);

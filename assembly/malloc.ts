@@ -7,11 +7,11 @@ import { Span, SpanState } from "./span";
 import { pagemapGet, pagemapGetInline } from "./pagemap";
 import { heapBase, HeapHeader, headerField } from "./header";
 import { count } from "./lock";
-import { cacheList, cacheFetchSlow, cacheOverflowSlow } from "./threadcache";
+import { cacheList, cacheBase, cacheFetchSlow, cacheOverflowSlow } from "./threadcache";
 import { largeAlloc, largeAllocForGrowth, largeFree, largeResizeInPlace } from "./largeblock";
 import { initHeap } from "./init";
 import { pageHeapEnd, pageHeapFindSpan, memoryEnd } from "./pageheap";
-import { debugMalloc, debugFree, debugRealloc, debugAdopt, debugRequested, DEBUG_EXTRA } from "./debug";
+import { debugMalloc, debugFree, debugRealloc, debugAdopt, debugRequested, DEBUG_EXTRA, POISON } from "./debug";
 
 /** MAX_SMALL_SIZE once the heap is set up, 0 before: `size - 1 < smallLimit` then sends every
  *  call down the slow path, which sets the heap up, with no separate "initialised?" test. */
@@ -138,7 +138,10 @@ function freeSlow(p: usize, sp: usize): u32 {
   return Status.DOUBLE_FREE;
 }
 
-/** Is p the start of a block the heap handed out? OK, or the reason it is not. */
+/** Is p the start of a live block the heap handed out? OK, or the reason it is not. A small
+ *  block freed last (at the head of its cache list), and in the debug build any freed small
+ *  block (its last word is poison, not its size), is DOUBLE_FREE: free, realloc and
+ *  malloc_usable_size all refuse it. */
 export function classify(p: usize, s: Span | null): Status {
   if (!s) return Status.FOREIGN;
   const off = <u32>p - s.start;
@@ -146,6 +149,9 @@ export function classify(p: usize, s: Span | null): Status {
   if (s.state == SpanState.LARGE) return off ? Status.INTERIOR : Status.OK;
   if (off >= s.carve - s.start) return Status.FOREIGN;   // never handed out
   if (<u32>((<u64>off * s.divMagic) >> 32) * s.objSize != off) return Status.INTERIOR;
+  if ((cacheBase && cacheList(s.cls).head == <u32>p) || (DEBUG && load<u32>(p + s.objSize - 4) == POISON)) {
+    return Status.DOUBLE_FREE;
+  }
   return Status.OK;
 }
 

@@ -22,9 +22,8 @@ export type FuzzKind = (typeof GOOD_KINDS)[number] | (typeof RELEASE_BAD_KINDS)[
 export interface FuzzOp { k: FuzzKind; a: number; b: number; c: number }
 
 export interface FuzzOptions {
-  /** Pass freed blocks to realloc and malloc_usable_size too, not only to free. The allocator does
-   *  not refuse those for small blocks yet (see tests/fuzz/knownbugs.test.ts), so this is off
-   *  unless ASMALLOC_FUZZ_ALL=1. Large freed blocks (free pages) always go to all three. */
+  /** Pass freed blocks to realloc and malloc_usable_size too, not only to free (on by default;
+   *  ASMALLOC_FUZZ_ALL=0 turns it off). Large freed blocks (free pages) always go to all three. */
   freedToRealloc?: boolean;
 }
 
