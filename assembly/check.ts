@@ -176,13 +176,19 @@ const MARK: u32 = 0x5EE17A6;
 function forEachFreeObject(pass: u32): Broken {
   const debug = (heapHeader().flags & HEAP_DEBUG) != 0;
   for (let cls: u32 = 1; cls < CLASS_COUNT; cls++) {
-    for (let s = changetype<Span>(centralList(cls).nonempty); s; s = changetype<Span>(s.next)) {
-      for (let p = s.freeList; p; p = load<u32>(p)) {
+    // every walk is bounded (by the span's objects, the list's length): a list another thread is
+    // changing, or that corruption made cyclic, cannot keep check() here
+    let spans: u32 = 0;
+    for (let s = changetype<Span>(centralList(cls).nonempty); s && ++spans <= centralList(cls).spans; s = changetype<Span>(s.next)) {
+      let n: u32 = 0, objects = (s.limit - s.start) / s.objSize;
+      for (let p = s.freeList; p && ++n <= objects; p = load<u32>(p)) {
         if (visit(p, pass, debug ? POISON : spanFreeMark(p))) return broken(Broken.DUPLICATE, p);
       }
     }
     for (let c = heapHeader().caches; c; c = changetype<CacheHeader>(c).next) {
-      for (let p = changetype<CacheList>(c + (cls << 4)).head; p; p = load<u32>(p)) {
+      const list = changetype<CacheList>(c + (cls << 4));
+      let n: u32 = 0;
+      for (let p = list.head; p && ++n <= list.length; p = load<u32>(p)) {
         if (visit(p, pass, debug ? POISON : 0)) return broken(Broken.DUPLICATE, p);
       }
     }

@@ -12,7 +12,7 @@ import { CLASS_COUNT } from "./config";
 import { STATS_BYTES } from "./statsfields";
 import { bindHeap } from "./init";
 import { allocMeta } from "./pageheap";
-import { lockHeap, unlockHeap } from "./lock";
+import { lockHeap, unlockHeap, setBlocking } from "./lock";
 import { writeStats } from "./stats";
 import { checkHeap, brokenAt } from "./check";
 import { writeClassProfile, writeHeapMap, CLASS_PROFILE_WORDS } from "./profile";
@@ -36,6 +36,11 @@ export function bind(heap_base: usize): u32 {
   if (!scratch) scratch = allocMeta(SCRATCH_BYTES);
   unlockHeap();
   return scratch ? 1 : 0;
+}
+
+/** Threads: whether this instance may block on the heap's lock (0 on a browser's main thread). */
+export function set_blocking(allowed: u32): void {
+  setBlocking(allowed != 0);
 }
 
 /** Address of the stats record, freshly filled. */
