@@ -73,8 +73,7 @@ export async function buildBump(): Promise<BuiltModule> { return load(await buil
 export async function buildFirstFit(): Promise<BuiltModule> { return load(await buildAS("wasm/firstfit.ts", "stub"), 0); }
 
 export function asmallocPath(): string { return join(ROOT, "build", "asmalloc.wasm"); }
-export function buildAsmalloc(): BuiltModule {
-  const f = asmallocPath();
+export function buildAsmalloc(f = asmallocPath()): BuiltModule {
   if (!existsSync(f)) throw new Error(`${f} is missing: run node scripts/build.mjs`);
   return load(f, 0);
 }

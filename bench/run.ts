@@ -12,8 +12,12 @@ import * as B from "./build.js";
 import type { Workload } from "./workloads.js";
 
 export const ALLOCATORS = ["asmalloc", "dlmalloc", "tlsf", "firstfit", "bump"] as const;
-export type AllocatorName = (typeof ALLOCATORS)[number];
+/** Allocators run only when named with --allocators: another build of asmalloc
+ *  (ASMALLOC_PREV_WASM=path), to compare a change side by side in one run. */
+export const EXTRA_ALLOCATORS = ["asmalloc-prev"] as const;
+export type AllocatorName = (typeof ALLOCATORS)[number] | (typeof EXTRA_ALLOCATORS)[number];
 export const ALLOCATOR_INFO: Record<AllocatorName, string> = {
+  "asmalloc-prev": "another asmalloc build ($ASMALLOC_PREV_WASM), for side-by-side comparison",
   asmalloc: "this project (build/asmalloc.wasm)",
   dlmalloc: "dlmalloc from Debian's wasi-libc, clang -O2",
   tlsf: "AssemblyScript's TLSF (--runtime minimal, heap.alloc)",
@@ -63,6 +67,7 @@ export async function getAllocator(name: AllocatorName, heapBase: number): Promi
     let m: B.BuiltModule | string;
     switch (name) {
       case "asmalloc": m = B.buildAsmalloc(); break;
+      case "asmalloc-prev": m = process.env.ASMALLOC_PREV_WASM ? B.buildAsmalloc(process.env.ASMALLOC_PREV_WASM) : "skipped: set ASMALLOC_PREV_WASM to a build of asmalloc"; break;
       case "dlmalloc": m = B.buildDlmalloc(heapBase); break;
       case "tlsf": m = await B.buildTlsf(heapBase); break;
       case "firstfit": m = await B.buildFirstFit(); break;

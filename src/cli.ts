@@ -11,7 +11,8 @@ const HELP = `usage: asmalloc <command> [options]
 
 commands:
   bench                 every allocator on every workload (Wasm driver, no JS call per op)
-    --allocators a,b    among asmalloc,dlmalloc,tlsf,firstfit,bump (default: all)
+    --allocators a,b    among asmalloc,dlmalloc,tlsf,firstfit,bump (default: all), and
+                        asmalloc-prev: the build at $ASMALLOC_PREV_WASM, side by side
     --workloads w,x     workload names, or "synthetic", "traces" (default: all)
     --trace FILE        also replay this trace (repeatable; .trace or .trace.gz)
     --full-traces DIR   also replay every *.trace.gz in DIR (e.g. the full shared traces)
@@ -55,11 +56,12 @@ async function bench(argv: string[]): Promise<number> {
   });
   if (flags.has("--help") || flags.has("-h")) { process.stdout.write(HELP); return 0; }
   if (rest.length) throw new UsageError(`unexpected argument ${rest[0]}`);
-  const { ALLOCATORS } = await import("../bench/run.js");
+  const { ALLOCATORS, EXTRA_ALLOCATORS } = await import("../bench/run.js");
   const { runBench, formatTable, selectWorkloads } = await import("../bench/bench.js");
   const { readdirSync } = await import("node:fs");
   const allocators = list(flags, "--allocators");
-  for (const a of allocators) if (!(ALLOCATORS as readonly string[]).includes(a)) throw new UsageError(`unknown allocator ${a} (choose from ${ALLOCATORS.join(",")})`);
+  const known: readonly string[] = [...ALLOCATORS, ...EXTRA_ALLOCATORS];
+  for (const a of allocators) if (!known.includes(a)) throw new UsageError(`unknown allocator ${a} (choose from ${known.join(",")})`);
   const quick = flags.has("--quick");
   let runs = quick ? 3 : 5;
   if (flags.has("--runs")) {
