@@ -13,7 +13,7 @@ import { spanOf } from "./pagemap";
 import { pageHeapFindSpan } from "./pageheap";
 import { HeapHeader, headerField } from "./header";
 import { count } from "./lock";
-import { allocBlock, freeBlock, fail, classify, blockBytes, reattach } from "./malloc";
+import { allocBlock, freeBlock, fail, classify, blockBytes, reattach, moveBlock } from "./malloc";
 import { largeResizeInPlace } from "./largeblock";
 
 // @ts-ignore: decorator
@@ -127,10 +127,7 @@ export function debugRealloc(p: usize, n: usize): usize {
   }
   const q = debugMalloc(n);
   if (!q) return 0;
-  const copy = min<usize>(old, n);
-  memory.copy(q, p, copy);
-  count(headerField(offsetof<HeapHeader>("reallocMoves")));
-  count(headerField(offsetof<HeapHeader>("reallocCopiedBytes")), <u64>copy);
+  moveBlock(q, p, min<usize>(old, n));
   debugFree(p);
   return q;
 }

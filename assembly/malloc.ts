@@ -223,12 +223,16 @@ export function realloc(p: usize, size: usize): usize {
   // where it can keep growing
   const q = size > MAX_SMALL_SIZE ? largeAllocForGrowth(size, oldBytes) : mallocSlow(size);   // a move: no need to inline the fast path
   if (!q) return fail(Status.OUT_OF_MEMORY);
-  const copy = min<usize>(oldBytes, size);
-  memory.copy(q, p, copy);
-  count(headerField(offsetof<HeapHeader>("reallocMoves")));
-  count(headerField(offsetof<HeapHeader>("reallocCopiedBytes")), <u64>copy);
+  moveBlock(q, p, min<usize>(oldBytes, size));
   free(p);
   return q;
+}
+
+/** realloc's move: copies `bytes` from p to q and counts them. */
+export function moveBlock(q: usize, p: usize, bytes: usize): void {
+  memory.copy(q, p, bytes);
+  count(headerField(offsetof<HeapHeader>("reallocMoves")));
+  count(headerField(offsetof<HeapHeader>("reallocCopiedBytes")), <u64>bytes);
 }
 
 /** REQUIRES alignBytes a power of two. */
