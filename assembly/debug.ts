@@ -26,8 +26,17 @@ export const DEBUG_EXTRA: usize = 8;
 export const POISON: u32 = 0xDDDDDDDD;
 const CANARY: u32 = 0xA5A5A5A5;
 
-function misuse(status: Status, p: usize, info: u32): u32 {
-  report(status, p, info);
+/** The API call under way, for reports: what a report's info carries in its high half. */
+export const enum DebugOp { MALLOC = 1, FREE = 2, REALLOC = 3, USABLE_SIZE = 4, ALIGNED_ALLOC = 5 }
+let debugOp: DebugOp = DebugOp.MALLOC;
+
+export function setDebugOp(op: DebugOp): void {
+  debugOp = op;
+}
+
+/** Reports misuse through env.report(status, ptr, op << 16 | size class) and fails the call. */
+function misuse(status: Status, p: usize, cls: u32): u32 {
+  report(status, p, (<u32>debugOp << 16) | cls);
   fail(status);
   return status;
 }
@@ -83,16 +92,18 @@ export function debugRequested(p: usize, s: Span): usize {
 }
 
 export function debugMalloc(n: usize): usize {
+  debugOp = DebugOp.MALLOC;
   if (n > <usize>-1 - DEBUG_EXTRA) return fail(Status.SIZE_OVERFLOW);
   return debugAdopt(allocBlock(n + DEBUG_EXTRA), n);
 }
 
 export function debugFree(p: usize): u32 {
   if (!p) return Status.OK;
+  debugOp = DebugOp.FREE;
   reattach();
   const s = pageHeapFindSpan(<u32>p);
   const status = classify(p, s);
-  if (status != Status.OK) return misuse(status, p, 0);
+  if (status != Status.OK) return misuse(status, p, s ? info(changetype<Span>(s)) : 0);
   const span = changetype<Span>(s);   // classify refused a freed one: its last word is poison
   const bytes = blockBytes(span);
   count(headerField(offsetof<HeapHeader>("requestedBytes")), <u64>-<i64>debugRequested(p, span));
@@ -102,11 +113,12 @@ export function debugFree(p: usize): u32 {
 
 export function debugRealloc(p: usize, n: usize): usize {
   if (!p) return debugMalloc(n);
+  debugOp = DebugOp.REALLOC;
   reattach();
   const s = pageHeapFindSpan(<u32>p);
   const status = classify(p, s);
   if (status != Status.OK) {
-    misuse(status, p, 0);
+    misuse(status, p, s ? info(changetype<Span>(s)) : 0);
     return 0;
   }
   if (!n) {

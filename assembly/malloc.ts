@@ -11,7 +11,7 @@ import { cacheList, cacheBase, cacheFetchSlow, cacheOverflowSlow } from "./threa
 import { largeAlloc, largeAllocForGrowth, largeFree, largeResizeInPlace } from "./largeblock";
 import { initHeap } from "./init";
 import { pageHeapEnd, pageHeapFindSpan, memoryEnd } from "./pageheap";
-import { debugMalloc, debugFree, debugRealloc, debugAdopt, debugRequested, DEBUG_EXTRA, POISON } from "./debug";
+import { debugMalloc, debugFree, debugRealloc, debugAdopt, debugRequested, setDebugOp, DebugOp, DEBUG_EXTRA, POISON } from "./debug";
 
 /** MAX_SMALL_SIZE once the heap is set up, 0 before: `size - 1 < smallLimit` then sends every
  *  call down the slow path, which sets the heap up, with no separate "initialised?" test. */
@@ -168,6 +168,7 @@ export function blockSpan(p: usize): Span | null {
 
 export function malloc_usable_size(p: usize): usize {
   if (!p) return 0;
+  if (DEBUG) setDebugOp(DebugOp.USABLE_SIZE);
   const s = blockSpan(p);
   if (!s) return 0;
   return DEBUG ? debugRequested(p, s) : blockBytes(s);
@@ -239,6 +240,7 @@ export function moveBlock(q: usize, p: usize, bytes: usize): void {
 function alignedAlloc(alignBytes: usize, size: usize): usize {
   if (!DEBUG) return alignedBlock(alignBytes, size);
   if (size > <usize>-1 - DEBUG_EXTRA) return fail(Status.SIZE_OVERFLOW);
+  setDebugOp(DebugOp.ALIGNED_ALLOC);
   return debugAdopt(alignedBlock(alignBytes, size + DEBUG_EXTRA), size);
 }
 

@@ -142,9 +142,23 @@ export interface HeapReport {
   status: number;
   /** the pointer concerned */
   ptr: number;
-  /** extra detail the allocator gives (e.g. a block's size); 0 if none */
+  /** the call during which it was detected (a write after free is found when the block is
+   *  handed out again, by malloc) */
+  op: "malloc" | "free" | "realloc" | "usable_size" | "aligned_alloc" | "unknown";
+  /** the size class of the block concerned (0: a large block or none) */
+  sizeClass: number;
+  /** the raw detail word the allocator gave: op << 16 | size class */
   info: number;
+  /** a sentence for people: what happened, where */
+  message: string;
 }
+
+const REPORT_OPS = ["unknown", "malloc", "free", "realloc", "usable_size", "aligned_alloc"] as const;
+const REPORT_WHAT: Record<string, string> = {
+  DOUBLE_FREE: "block freed twice (or used after free)", WRITE_AFTER_FREE: "freed block written after it was freed",
+  CANARY: "bytes written past the end of the block", FOREIGN: "pointer the heap never handed out",
+  INTERIOR: "pointer into the middle of a block", FREE_PAGES: "pointer into memory the heap holds free",
+};
 
 /** Where the allocator module comes from: a compiled module, its bytes, or (async only) a URL
  *  or fetch Response to stream-compile. */
@@ -471,9 +485,12 @@ const NO_DEBUG_MT = "asmalloc: there is no debug build for shared heaps; use sha
 /** The env.report import: calls onReport, never lets it throw into the allocator. */
 function reporter(onReport: ((report: HeapReport) => void) | undefined) {
   return (status: number, ptr: number, info: number): void => {
-    if (!onReport) return;
+    const code = statusName(status), op = REPORT_OPS[(info >>> 16) & 7] ?? "unknown", sizeClass = info & 0xFFFF;
+    const message = `asmalloc debug: ${REPORT_WHAT[code] ?? code} (${code}) in ${op}, ptr ${ptr >>> 0} (0x${(ptr >>> 0).toString(16)})` +
+      (sizeClass ? `, size class ${sizeClass}` : "");
+    if (!onReport) { console.error(message); return; }
     try {
-      onReport({ code: statusName(status), status, ptr: ptr >>> 0, info: info >>> 0 });
+      onReport({ code, status, ptr: ptr >>> 0, op, sizeClass, info: info >>> 0, message });
     } catch (e) {
       console.error("asmalloc: onReport threw (ignored):", e);
     }
