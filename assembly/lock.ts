@@ -6,7 +6,8 @@
 // 0 free, 1 held, 2 held with waiters. A contender spins briefly (critical sections are a batch
 // move, well under a microsecond), then sleeps in memory.atomic.wait32 if this instance may
 // block, or keeps spinning if it may not (a browser's main thread: set_blocking(0)).
-import { THREADS } from "./config";
+import { THREADS, WASM_PAGE_SHIFT } from "./config";
+import { pageHeapEnd } from "./pageheap";
 import { heapBase } from "./header";
 
 /** THREADS: may this instance block in memory.atomic.wait32? (false on a browser main thread) */
@@ -32,6 +33,10 @@ const SPINS: i32 = 4096;
 @inline export function lockHeap(): void {
   if (THREADS) {
     if (atomic.cmpxchg<u32>(lockWord(), 0, 1) != 0) lockSlow();
+    // Another instance may have grown memory, and this instance's view of its size can lag
+    // (shared/FACTS.md): an access past the stale size would trap while holding the lock, and
+    // every other thread would wait forever. memory.grow(0) brings the view up to date.
+    if (pageHeapEnd() > <u32>memory.size() << WASM_PAGE_SHIFT) memory.grow(0);
   }
 }
 
