@@ -10,7 +10,8 @@
 //   CentralFreeList  (central.ts) per class, shared: spans with free objects; moves objects to and
 //                    from caches in batches; returns a span's pages when all its objects are free.
 //   PageHeap         (pageheap.ts) shared: free page runs by length; splits, coalesces, and grows
-//                    linear memory with memory.grow (its sbrk) in steps of >= 1/16 of the heap.
+//                    linear memory with memory.grow (its sbrk) in steps of >= 1/16 of the heap;
+//                    keeps the last 4 freed large blocks whole for reuse ("spares").
 //   PageMap          (pagemap.ts) address -> span, so free(p) needs no header and can refuse a
 //                    pointer it never handed out.
 //   Large blocks     (largeblock.ts) > 64 KiB: page runs; realloc grows/shrinks them in place.
@@ -20,7 +21,8 @@
 //      is the fast path, a leaf (malloc.ts).
 //   2. Cache miss: fetch a batch from the class's central list (cacheFetchSlow).
 //   3. Central list empty: a new span of the class's page count from the page heap.
-//   4. Page heap: best-fit free run, else the top run, else memory.grow.
+//   4. Page heap: a spare that fits (large blocks), else best-fit free run, else the top run,
+//      else (spares released first) memory.grow.
 //   n > 64 KiB: a page run from the page heap (step 4).
 // Free, free(p):
 //   1. Page map -> span. A SMALL span, p below its carve mark and on an object boundary: push on
