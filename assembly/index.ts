@@ -31,6 +31,11 @@
 //   2. List longer than its adaptive bound: a batch goes back to the central list.
 //   3. A span whose objects are all free goes back to the page heap, coalescing with neighbours.
 //
+// Threads (build/asmalloc.mt.wasm, config.ts THREADS): every worker instantiates this module on
+// one shared memory; each instance's globals give it its own cache, and the shared tiers run
+// under one futex-style lock in the heap header (lock.ts), taken once per batch, never on a fast
+// path. In the single-threaded build the lock compiles to nothing.
+//
 // Why: size classes + per-instance caches make the common case a few instructions with no shared
 // state; batches amortise the shared tiers; page-granular spans with a page map give headerless
 // blocks and checkable frees; memory.grow is slow at large sizes, so growth is geometric.
