@@ -170,7 +170,10 @@ function buildDlmalloc(): WebAssembly.Module | string {
   if (!existsSync(out)) {
     mkdirSync(OUT_DIR, { recursive: true });
     try {
-      execFileSync("clang", [...args, src, "-o", out], { stdio: ["ignore", "ignore", "pipe"] });
+      // clang runs any wasm-opt on PATH after linking, without --enable-threads; under `npm run`
+      // PATH holds binaryen's from node_modules/.bin, which then rejects the atomics: leave it out
+      const path = (process.env.PATH ?? "").split(":").filter((d) => !d.includes("node_modules")).join(":");
+      execFileSync("clang", [...args, src, "-o", out], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, PATH: path } });
     } catch (e: any) {
       return `${DL_SKIP} (clang failed: ${String(e.stderr ?? e.message).split("\n")[0]})`;
     }
