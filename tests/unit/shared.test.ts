@@ -143,7 +143,17 @@ async function runWorkers(n: number, ops: number, keep: number) {
   }));
   // the main thread churns meanwhile (it may block in Node)
   for (let i = 0; i < 20_000; i++) heap.free(heap.malloc(1 + (i % 2000)));
-  const freed = await Promise.all(done);
+  // Watchdog: this test once hung under a loaded CI run (not reproduced since). Fail with the
+  // heap's lock word and who has reported, instead of a bare timeout, so the state is on record.
+  let watchdog: ReturnType<typeof setTimeout> | undefined;
+  const hung = new Promise<never>((_, reject) => {
+    watchdog = setTimeout(() => {
+      const lockWord = new Int32Array(heap.memory.buffer)[(heap.base >>> 2) + 1];
+      reject(new Error(`workers stuck after 60 s: heap lock word ${lockWord}, handed off ${handedOff}/${n}`));
+      workers.forEach((w) => w.terminate());
+    }, 60_000);
+  });
+  const freed = await Promise.race([Promise.all(done), hung]).finally(() => clearTimeout(watchdog));
   await Promise.all(workers.map((w) => new Promise((r) => w.once("exit", r))));
   heap.threadExit();
   heap.check();
