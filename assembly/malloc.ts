@@ -198,7 +198,11 @@ export function calloc(n: usize, size: usize): usize {
 export function realloc(p: usize, size: usize): usize {
   if (DEBUG) return debugRealloc(p, size);
   if (!p) return malloc(size);
-  const s = blockSpan(p);
+  // a block whose own page maps it (the common case) skips the span search: a record that is
+  // live (not DEAD or FREE) and says p is one of its blocks is p's span
+  const sp = pagemapGet(<u32>p);
+  const s = sp && <i32>changetype<Span>(sp).state > SpanState.FREE && classify(p, changetype<Span>(sp)) == Status.OK
+    ? changetype<Span>(sp) : blockSpan(p);
   if (!s) return 0;
   if (!size) {
     free(p);
