@@ -7,6 +7,7 @@ import { heapBase, setHeapBase, HeapHeader, HEAP_DEBUG } from "./header";
 import { pagemapInit } from "./pagemap";
 import { pageHeapInit, pageHeapBind, memoryEnd } from "./pageheap";
 import { cacheInit, cacheRelease, cacheFlush } from "./threadcache";
+import { pause } from "./lock";
 import { smallLimit, setSmallLimit } from "./malloc";
 
 /** Sets the heap up at `base` rounded up to a page, or at the end of memory if base is 0; the
@@ -34,12 +35,13 @@ export function initHeap(base: usize): bool {
     if (claimed == 0) {
       if (!buildHeap(base, memEnd)) {
         atomic.store<u32>(base, 0);
+        atomic.notify(base);   // waiters see it was not built, and fail too
         return abandon();
       }
       atomic.store<u32>(base, HEADER_MAGIC);
       atomic.notify(base);
     } else {
-      while (atomic.load<u32>(base) == HEADER_BUILDING) memory.atomic.wait32(base, HEADER_BUILDING, 1000000);
+      while (atomic.load<u32>(base) == HEADER_BUILDING) pause(base, HEADER_BUILDING);
     }
     if (!bindHeap(base)) return false;
   } else if (!bindHeap(base)) {

@@ -46,9 +46,13 @@ function lockSlow(): void {
     if (atomic.load<u32>(w) == 0 && atomic.cmpxchg<u32>(w, 0, 1) == 0) return;
   }
   // mark the lock contended, then sleep until it is released
-  while (atomic.xchg<u32>(w, 2) != 0) {
-    if (canBlock) memory.atomic.wait32(w, 2, -1);
-  }
+  while (atomic.xchg<u32>(w, 2) != 0) pause(w, 2);
+}
+
+/** Waits while the word at addr holds `value`: sleeps in memory.atomic.wait32 if this instance
+ *  may block, else returns at once for the caller's loop to spin (a browser's main thread). */
+export function pause(addr: usize, value: u32): void {
+  if (canBlock) memory.atomic.wait32(addr, <i32>value, -1);
 }
 
 // @ts-ignore: decorator

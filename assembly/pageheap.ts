@@ -511,7 +511,6 @@ export function pageHeapFreeBytes(): u32 { return ph.freePages << PAGE_SHIFT; }
 export function pageHeapFreeRuns(): u32 { return ph.freeRuns; }
 export function pageHeapStart(): u32 { return ph.start; }
 export function pageHeapEnd(): u32 { return ph.end; }
-export function pageHeapTop(): u32 { return ph.top; }
 
 /** Checks the free lists against the page map walk's totals (see check.ts): every run on list
  *  n is FREE, not the top, of min(npages, BIG_RUN) == n, doubly linked; the bitmap says which
