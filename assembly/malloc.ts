@@ -124,17 +124,13 @@ function freeSlow(p: usize, sp: usize): u32 {
   }
   if (!p) return Status.OK;
   if (reattach()) return freeChecked(p);
-  const s = pageHeapFindSpan(<u32>p);
-  const status = classify(p, s);
-  if (status != Status.OK) {
-    fail(status);
-    return status;
-  }
-  if (changetype<Span>(s).state == SpanState.LARGE) {
-    largeFree(changetype<Span>(s));
+  const s = blockSpan(p);   // refuses (and counts) what is not a live block, a just-freed one too
+  if (!s) return lastError;
+  if (s.state == SpanState.LARGE) {
+    largeFree(s);
     return Status.OK;
   }
-  fail(Status.DOUBLE_FREE);   // a small block already at the head of its list
+  fail(Status.DOUBLE_FREE);   // a live small block is the fast path's: not reached
   return Status.DOUBLE_FREE;
 }
 
