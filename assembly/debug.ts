@@ -13,7 +13,7 @@ import { spanOf } from "./pagemap";
 import { pageHeapFindSpan } from "./pageheap";
 import { HeapHeader, headerField } from "./header";
 import { count } from "./lock";
-import { allocBlock, freeBlock, fail, classify, blockBytes, reattach, moveBlock } from "./malloc";
+import { allocBlock, freeBlock, fail, classify, blockBytes, reattach, moveBlock, lastError } from "./malloc";
 import { largeResizeInPlace } from "./largeblock";
 
 // @ts-ignore: decorator
@@ -97,14 +97,23 @@ export function debugMalloc(n: usize): usize {
   return debugAdopt(allocBlock(n + DEBUG_EXTRA), n);
 }
 
-export function debugFree(p: usize): u32 {
-  if (!p) return Status.OK;
-  debugOp = DebugOp.FREE;
+/** The span of live block p, or null after reporting why p is not one (a freed small block:
+ *  its last word is poison, not its size). */
+function liveSpan(p: usize): Span | null {
   reattach();
   const s = pageHeapFindSpan(<u32>p);
   const status = classify(p, s);
-  if (status != Status.OK) return misuse(status, p, s ? info(changetype<Span>(s)) : 0);
-  const span = changetype<Span>(s);   // classify refused a freed one: its last word is poison
+  if (status == Status.OK) return s;
+  misuse(status, p, s ? info(changetype<Span>(s)) : 0);
+  return null;
+}
+
+export function debugFree(p: usize): u32 {
+  if (!p) return Status.OK;
+  debugOp = DebugOp.FREE;
+  const s = liveSpan(p);
+  if (!s) return lastError;
+  const span = changetype<Span>(s);
   const bytes = blockBytes(span);
   count(headerField(offsetof<HeapHeader>("requestedBytes")), <u64>-<i64>debugRequested(p, span));
   if (span.state == SpanState.SMALL) poison(p + 4, p + bytes);
@@ -114,13 +123,8 @@ export function debugFree(p: usize): u32 {
 export function debugRealloc(p: usize, n: usize): usize {
   if (!p) return debugMalloc(n);
   debugOp = DebugOp.REALLOC;
-  reattach();
-  const s = pageHeapFindSpan(<u32>p);
-  const status = classify(p, s);
-  if (status != Status.OK) {
-    misuse(status, p, s ? info(changetype<Span>(s)) : 0);
-    return 0;
-  }
+  const s = liveSpan(p);
+  if (!s) return 0;
   if (!n) {
     debugFree(p);
     return 0;
