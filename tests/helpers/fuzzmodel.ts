@@ -6,7 +6,7 @@
 // would throw out of the wasm call), every bad call was refused with a failure return and
 // counted in stats exactly once, check() is clean and every live good block keeps its pattern.
 import { Status, PAGE_SIZE, MAX_SMALL_SIZE, WASM_PAGE_SIZE, type AsmallocExports, type HeapStats } from "../../src/index.js";
-import { Shadow, Patterns, describe, type Block } from "./shadow.js";
+import { Shadow, Patterns, describe, checkReturned, trackBlock, pickLive, releaseChecked, type Block, type BlockModel } from "./shadow.js";
 import type { TestHeap } from "./heaps.js";
 
 /** Good operations. */
@@ -57,6 +57,12 @@ export class FuzzModel {
 
   private get mem(): ArrayBuffer { return this.heap.memory.buffer as ArrayBuffer; }
 
+  /** This model as the shared block checks (shadow.ts) see it. */
+  private get blocks(): BlockModel {
+    return { shadow: this.shadow, patterns: this.patterns, exports: this.x, base: this.heap.base, memory: this.mem,
+      fail: (msg: string) => this.fail(msg) };
+  }
+
   private fail(msg: string): never {
     throw new Error(`fuzz step #${this.step} (${this.heap.debug ? "debug" : "release"}): ${msg}\nlast ops:\n  ${this.history.slice(-16).join("\n  ")}`);
   }
@@ -76,28 +82,21 @@ export class FuzzModel {
 
   /** Checks a block the allocator just returned and adds it to the model (filled unless `fill` is false). */
   private adopt(p: number, size: number, how: string, align: number, off: number, fill = true): Block {
-    if (p === 0) this.fail(`${how}(${size}) returned 0 (last_error ${this.x.last_error()})`);
-    if (p % align || (size >= 16 && p % 16)) this.fail(`${how}(${size}) = ${p} misaligned (align ${align})`);
-    if (p < this.heap.base || p + size > this.mem.byteLength) this.fail(`${how}(${size}) = ${p} outside the heap`);
-    const usable = this.x.malloc_usable_size(p) >>> 0;
-    if (usable < size) this.fail(`usable size ${usable} of ${how}(${size}) = ${p} < size`);
+    const usable = checkReturned(this.blocks, p, size, how, align);
     const b: Block = { ptr: p, size, usable, off, how, align };
-    try { this.shadow.add(b); } catch (e) { this.fail((e as Error).message); }
+    trackBlock(this.blocks, b);
     this.freed = this.freed.filter((f) => f.ptr !== p);
     if (fill) this.patterns.fill(this.mem, b);
     return b;
   }
 
   private pickLive(x: number): Block | undefined {
-    return this.shadow.count ? this.shadow.at(x % this.shadow.count) : undefined;
+    return pickLive(this.shadow, x);
   }
 
   /** A good free of a live block, after checking its contents. */
   private release(b: Block): void {
-    this.patterns.check(this.mem, b, 0, b.size, "before free");
-    this.shadow.remove(b.ptr);
-    const st = this.x.free_checked(b.ptr);
-    if (st !== 0) this.fail(`free(${describe(b)}) refused with ${st}`);
+    releaseChecked(this.blocks, b);
     this.freed.push({ ptr: b.ptr, size: b.size });
     if (this.freed.length > 256) this.freed.splice(0, 128);
   }

@@ -4,7 +4,7 @@
 // against the Shadow model; stats and all contents are checked periodically.
 import { roundedSize, sizeToClass, MAX_SMALL_SIZE, CLASS_SIZES, PAGE_SIZE, Status } from "../../src/index.js";
 import type { AsmallocExports } from "../../src/index.js";
-import { Shadow, Patterns, describe, type Block } from "./shadow.js";
+import { Shadow, Patterns, describe, checkReturned, trackBlock, pickLive, releaseChecked, type Block, type BlockModel } from "./shadow.js";
 import type { TestHeap } from "./heaps.js";
 import { Rng } from "./rng.js";
 
@@ -85,6 +85,12 @@ export class Model {
 
   private get mem(): ArrayBuffer { return this.heap.memory.buffer as ArrayBuffer; }
 
+  /** This model as the shared block checks (shadow.ts) see it. */
+  private get blocks(): BlockModel {
+    return { shadow: this.shadow, patterns: this.patterns, exports: this.x, base: this.heap.base, memory: this.mem,
+      fail: (msg: string) => this.fail(msg) };
+  }
+
   private fail(msg: string): never {
     throw new Error(`op #${this.opIndex}: ${msg}\nlast ops:\n  ${this.history.slice(-12).join("\n  ")}`);
   }
@@ -96,13 +102,7 @@ export class Model {
 
   /** Checks a block the allocator just returned, fills it, adds it to the model. */
   private adopt(p: number, size: number, how: string, align: number, off: number, zeroed = false): Block {
-    if (p === 0) this.fail(`${how}(${size}) returned 0 (last_error ${this.x.last_error()})`);
-    const natural = size >= 16 ? 16 : 8;
-    if (p % natural) this.fail(`${how}(${size}) = ${p} is not ${natural}-byte aligned`);
-    if (p % align) this.fail(`${how}(${size}) = ${p} is not ${align}-byte aligned`);
-    if (p < this.heap.base || p + size > this.mem.byteLength) this.fail(`${how}(${size}) = ${p} is outside the heap [${this.heap.base}, ${this.mem.byteLength})`);
-    const usable = this.x.malloc_usable_size(p) >>> 0;
-    if (usable < size) this.fail(`usable size ${usable} of ${how}(${size}) = ${p} is less than asked`);
+    const usable = checkReturned(this.blocks, p, size, how, align);
     // a large block may reuse a freed one kept whole (a page-heap spare) that wastes <= 1/8 of itself
     const r = roundedSize(size), slack = size > MAX_SMALL_SIZE ? Math.floor(r / 7 / PAGE_SIZE) * PAGE_SIZE : 0;
     if (!this.heap.debug && align <= 8 && how !== "realloc" && (usable < r || usable > r + slack)) {
@@ -110,20 +110,17 @@ export class Model {
     }
     if (zeroed) this.patterns.checkZero(this.mem, p, size, `${how}(${size}) = ${p}`);
     const b: Block = { ptr: p, size, usable, off, how, align };
-    try { this.shadow.add(b); } catch (e) { this.fail((e as Error).message); }
+    trackBlock(this.blocks, b);
     return b;
   }
 
   private pickLive(x: number): Block | undefined {
-    return this.shadow.count ? this.shadow.at(x % this.shadow.count) : undefined;
+    return pickLive(this.shadow, x);
   }
 
   /** Frees b after checking its contents. */
   private release(b: Block): void {
-    this.patterns.check(this.mem, b, 0, b.size, "before free");
-    this.shadow.remove(b.ptr);
-    const st = this.x.free_checked(b.ptr);
-    if (st !== 0) this.fail(`free(${describe(b)}) refused with ${st}`);
+    releaseChecked(this.blocks, b);
   }
 
   apply(op: Op): void {

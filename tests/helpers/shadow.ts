@@ -3,6 +3,8 @@
 // are written and compared natively (Buffer.equals), so whole blocks of up to 1 MiB are checked.
 
 /** A live block as the model knows it. */
+import type { AsmallocExports } from "../../src/index.js";
+
 export interface Block {
   ptr: number;
   /** bytes the program asked for (the bytes it may use and that the pattern covers) */
@@ -145,4 +147,45 @@ export class Patterns {
       throw new Error(`${what}: [${ptr}, +${n}) not zeroed: byte ${i} is ${got[i]}`);
     }
   }
+}
+
+/** What the shared block checks need of a model (Model and FuzzModel). */
+export interface BlockModel {
+  readonly shadow: Shadow;
+  readonly patterns: Patterns;
+  readonly exports: AsmallocExports;
+  readonly base: number;
+  readonly memory: ArrayBuffer;
+  fail(msg: string): never;
+}
+
+/** Checks a block the allocator just returned — non-zero, aligned (16 B from 16 B up, and to
+ *  `align`), inside the heap, usable size at least `size` — and returns its usable size. */
+export function checkReturned(m: BlockModel, p: number, size: number, how: string, align: number): number {
+  if (p === 0) m.fail(`${how}(${size}) returned 0 (last_error ${m.exports.last_error()})`);
+  const natural = size >= 16 ? 16 : 8;
+  if (p % natural) m.fail(`${how}(${size}) = ${p} is not ${natural}-byte aligned`);
+  if (p % align) m.fail(`${how}(${size}) = ${p} is not ${align}-byte aligned`);
+  if (p < m.base || p + size > m.memory.byteLength) m.fail(`${how}(${size}) = ${p} is outside the heap [${m.base}, ${m.memory.byteLength})`);
+  const usable = m.exports.malloc_usable_size(p) >>> 0;
+  if (usable < size) m.fail(`usable size ${usable} of ${how}(${size}) = ${p} is less than asked`);
+  return usable;
+}
+
+/** Adds b to the model's live blocks (failing on an overlap). */
+export function trackBlock(m: BlockModel, b: Block): void {
+  try { m.shadow.add(b); } catch (e) { m.fail((e as Error).message); }
+}
+
+/** The live block picked by x, if any. */
+export function pickLive(shadow: Shadow, x: number): Block | undefined {
+  return shadow.count ? shadow.at(x % shadow.count) : undefined;
+}
+
+/** Frees live block b through free_checked after checking its contents. */
+export function releaseChecked(m: BlockModel, b: Block): void {
+  m.patterns.check(m.memory, b, 0, b.size, "before free");
+  m.shadow.remove(b.ptr);
+  const st = m.exports.free_checked(b.ptr);
+  if (st !== 0) m.fail(`free(${describe(b)}) refused with ${st}`);
 }
