@@ -49,10 +49,10 @@ function newSmallSpan(cls: u32, c: CentralFreeList): Span | null {
   s.objSize = size;
   s.divMagic = classDivMagic(size);
   s.freeList = 0;
-  s.carve = s.start;
-  s.limit = s.start + objects * size;
+  s.carved = 0;
+  s.limit = objects * size;
   s.allocated = 0;
-  if (DEBUG) poison(s.start, s.limit);   // never-used objects look freed: reuse checks them alike
+  if (DEBUG) poison(s.start, s.start + s.limit);   // never-used objects look freed: reuse checks them alike
   c.spans++;
   c.objectsFree += objects;
   heapHeader().smallSpans++;
@@ -77,8 +77,8 @@ export function centralFetch(cls: u32, want: u32, chain: usize): u32 {
     let p = s.freeList;
     if (p) s.freeList = load<u32>(p);
     else {
-      p = s.carve;
-      s.carve = p + s.objSize;
+      p = s.start + s.carved;
+      s.carved += s.objSize;
     }
     // not free in its span (a carved object's word may hold a mark from the pages' last life);
     // the debug build keeps its poison there instead
@@ -87,7 +87,7 @@ export function centralFetch(cls: u32, want: u32, chain: usize): u32 {
     head = p;
     got++;
     s.allocated++;
-    if (!s.freeList && s.carve >= s.limit) unlinkNonempty(c, s);
+    if (!s.freeList && s.carved >= s.limit) unlinkNonempty(c, s);
   }
   c.objectsOut += got;
   c.objectsFree -= got;
@@ -120,7 +120,7 @@ export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
       p = next;
       continue;
     }
-    if (!s.freeList && s.carve >= s.limit) linkNonempty(c, s);   // was full
+    if (!s.freeList && s.carved >= s.limit) linkNonempty(c, s);   // was full
     store<u32>(p, s.freeList);
     if (!DEBUG) store<u32>(p, spanFreeMark(p), 4);
     s.freeList = p;
@@ -128,8 +128,9 @@ export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
     if (--s.allocated == 0) {   // every object is free: the pages go back
       unlinkNonempty(c, s);
       c.spans--;
-      c.objectsFree -= (s.limit - s.start) / s.objSize;
+      c.objectsFree -= s.limit / s.objSize;
       heapHeader().smallSpans--;
+      s.carved = 0;   // no longer SMALL: free() must not take its objects (see Span.carved)
       pageHeapFree(s);
     }
     p = next;

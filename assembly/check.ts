@@ -68,6 +68,7 @@ export function checkHeap(scratch: usize): Broken {
       continue;
     }
     if (!s.npages || spanEnd(s) > end || spanEnd(s) <= a) return broken(Broken.TILING, raw);
+    if (s.carved && s.state != SpanState.SMALL) return broken(Broken.SPAN_OBJECTS, raw);   // free() would take its pages
     if (s.state == SpanState.FREE) {
       if (prevFree) return broken(Broken.COALESCE, raw);
       if (pagemapGet(spanEnd(s) - PAGE_SIZE) != raw) return broken(Broken.PAGEMAP, raw);
@@ -111,13 +112,13 @@ function checkSmallSpan(s: Span, scratch: usize): Broken {
   const size = classToSize(cls);
   const objects = (s.npages << PAGE_SHIFT) / size;
   if (s.objSize != size || s.divMagic != classDivMagic(size) || s.npages != classSpanPages(size) ||
-      s.limit != s.start + objects * size || s.carve < s.start || s.carve > s.limit ||
-      (s.carve - s.start) % size) return broken(Broken.SPAN_OBJECTS, changetype<usize>(s));
+      s.limit != objects * size || s.carved > s.limit ||
+      s.carved % size) return broken(Broken.SPAN_OBJECTS, changetype<usize>(s));
   let free: u32 = 0;
   for (let p = s.freeList; p; p = load<u32>(p)) {
-    if (p < s.start || p >= s.carve || (p - s.start) % size || ++free > objects) return broken(Broken.SPAN_OBJECTS, p);
+    if (p - s.start >= s.carved || (p - s.start) % size || ++free > objects) return broken(Broken.SPAN_OBJECTS, p);
   }
-  const uncarved = (s.limit - s.carve) / size;
+  const uncarved = (s.limit - s.carved) / size;
   if (s.allocated + free + uncarved != objects || s.allocated == 0) return broken(Broken.SPAN_OBJECTS, changetype<usize>(s));
   store<u32>(tally(scratch, cls, 0), load<u32>(tally(scratch, cls, 0)) + 1);
   store<u32>(tally(scratch, cls, 1), load<u32>(tally(scratch, cls, 1)) + s.allocated);
@@ -133,7 +134,7 @@ function checkCentral(scratch: usize): Broken {
         c.objectsFree != load<u32>(tally(scratch, cls, 2))) return broken(Broken.CENTRAL, changetype<usize>(c));
     let listed: u32 = 0, prev: u32 = 0;
     for (let s = changetype<Span>(c.nonempty); s; s = changetype<Span>(s.next)) {
-      if (s.state != SpanState.SMALL || s.cls != cls || s.prev != prev || (!s.freeList && s.carve >= s.limit) ||
+      if (s.state != SpanState.SMALL || s.cls != cls || s.prev != prev || (!s.freeList && s.carved >= s.limit) ||
           ++listed > c.spans) return broken(Broken.CENTRAL, changetype<usize>(s));
       prev = changetype<u32>(s);
     }
@@ -147,7 +148,7 @@ function isHandedOut(p: u32, cls: u32): bool {
   const raw = pagemapGet(p);
   if (!raw) return false;
   const s = changetype<Span>(raw);
-  return s.state == SpanState.SMALL && s.cls == cls && p >= s.start && p < s.carve && (p - s.start) % s.objSize == 0;
+  return s.state == SpanState.SMALL && s.cls == cls && p - s.start < s.carved && (p - s.start) % s.objSize == 0;
 }
 
 function checkCaches(): Broken {
@@ -180,7 +181,7 @@ function forEachFreeObject(pass: u32): Broken {
     // changing, or that corruption made cyclic, cannot keep check() here
     let spans: u32 = 0;
     for (let s = changetype<Span>(centralList(cls).nonempty); s && ++spans <= centralList(cls).spans; s = changetype<Span>(s.next)) {
-      let n: u32 = 0, objects = (s.limit - s.start) / s.objSize;
+      let n: u32 = 0, objects = s.limit / s.objSize;
       for (let p = s.freeList; p && ++n <= objects; p = load<u32>(p)) {
         if (visit(p, pass, debug ? POISON : spanFreeMark(p))) return broken(Broken.DUPLICATE, p);
       }

@@ -51,7 +51,7 @@ export function malloc(size: usize): usize {
     const p = list.head;
     if (p) {
       list.head = load<u32>(p);
-      list.length--;
+      list.room++;
       return p;
     }
   }
@@ -70,7 +70,7 @@ export function mallocClass(cls: u32): usize {
   const p = list.head;
   if (p) {
     list.head = load<u32>(p);
-    list.length--;
+    list.room++;
     return p;
   }
   const q = cacheFetchSlow(cls);
@@ -99,15 +99,16 @@ export function freeChecked(p: usize): u32 {
   if (sp) {
     const s = changetype<Span>(sp);
     const off = <u32>p - s.start;
-    // a small object this heap handed out: in a SMALL span, below carve, at an object boundary
-    if (s.state == SpanState.SMALL && off < s.carve - s.start &&
+    // a small object this heap handed out: below the carved mark (so a SMALL span), at an
+    // object boundary
+    if (off < s.carved &&
         <u32>((<u64>off * s.divMagic) >> 32) * s.objSize == off) {
       const list = cacheList(s.cls);
       const head = list.head;
       if (head != <u32>p) {   // p at the head of its list is a double free caught for free
         store<u32>(p, head);
         list.head = <u32>p;
-        if (++list.length > list.maxLength) cacheOverflowSlow(s.cls);
+        if (--list.room < 0) cacheOverflowSlow(s.cls);   // longer than its bound
         return Status.OK;
       }
     }
@@ -143,7 +144,7 @@ export function classify(p: usize, s: Span | null): Status {
   const off = <u32>p - s.start;
   if (s.state == SpanState.FREE || s.state == SpanState.SPARE) return Status.FREE_PAGES;
   if (s.state == SpanState.LARGE) return off ? Status.INTERIOR : Status.OK;
-  if (off >= s.carve - s.start) return Status.FOREIGN;   // never handed out
+  if (off >= s.carved) return Status.FOREIGN;   // never handed out
   if (<u32>((<u64>off * s.divMagic) >> 32) * s.objSize != off) return Status.INTERIOR;
   if ((cacheBase && cacheList(s.cls).head == <u32>p) || (DEBUG && load<u32>(p + s.objSize - 4) == POISON)) {
     return Status.DOUBLE_FREE;

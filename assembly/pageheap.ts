@@ -135,6 +135,7 @@ function newSpan(start: u32, npages: u32, state: SpanState): Span {
   s.npages = npages;
   s.state = <u16>state;
   s.zeroed = 0;
+  s.carved = 0;
   s.next = 0;
   s.prev = 0;
   return s;

@@ -18,11 +18,11 @@ export const enum SpanState {
 
 // A small span:
 //
-//   start                                           carve         limit         start+npages*PAGE
+//   start                                   start+carved   start+limit      start+npages*PAGE
 //   ├─ obj 0 ─┬─ obj 1 ─┬─ ... ─┬─ obj k ─┬─ ... ──┼── never ──────┼── tail ─────┤
 //   │ in use  │ free ───┼──> freeList chain ...     │ handed out   │ (< 1/8)     │
 //
-//   objects = (limit - start) / objSize == allocated + length(freeList) + (limit - carve) / objSize
+//   objects = limit / objSize == allocated + length(freeList) + (limit - carved) / objSize
 //
 // A large span: one block at `start`; `allocated` holds the bytes the program asked for.
 // A free span: `zeroed` says its pages are still as memory.grow gave them (all zero).
@@ -36,8 +36,12 @@ export const enum SpanState {
   prev: u32;
   /** SMALL: freed objects of this span, linked through their first word */
   freeList: u32;
-  /** SMALL: objects from carve to limit have never been handed out */
-  carve: u32;
+  /** SMALL: bytes from start that have been handed out as objects; objects from start+carved
+   *  to start+limit never have. 0 in every other state, so free()'s one test
+   *  `p - start < carved` also says "a SMALL span" (newSpan sets it to 0, central clears it
+   *  when the pages go back). */
+  carved: u32;
+  /** SMALL: bytes from start that whole objects cover */
   limit: u32;
   /** SMALL: objects out of the span (in caches or in use); LARGE: requested bytes */
   allocated: u32;

@@ -12,11 +12,15 @@ import { lockHeap, unlockHeap } from "./lock";
 @unmanaged export class CacheList {
   /** free objects of this class, linked through their first word */
   head: u32;
-  /** objects on the list; length <= max(maxLength, 1) (the last object freed is kept) */
-  length: u32;
+  /** maxLength - length: the fast paths keep this instead of the length, so free() tests
+   *  `--room < 0` (one field) for "longer than its bound" */
+  room: i32;
   /** adaptive bound: grows on misses (slow start), shrinks after CACHE_MAX_OVERAGES overflows */
   maxLength: u32;
   overages: u32;
+
+  /** objects on the list; length <= max(maxLength, 1) (the last object freed is kept) */
+  get length(): u32 { return this.maxLength - <u32>this.room; }
 }
 
 @unmanaged export class CacheHeader {
@@ -93,7 +97,7 @@ export function cacheFetchSlow(cls: u32): usize {
     unlockHeap();
   }
   if (!got) return 0;
-  list.length += got - 1;
+  list.room -= got - 1;   // got objects on, one handed out
   const p = list.head;
   list.head = load<u32>(p);
   return p;
@@ -113,13 +117,11 @@ export function cacheOverflowSlow(cls: u32): void {
   // head of the list it is what catches an immediate double free for free (see freeBlock).
   const keep = list.head;
   list.head = load<u32>(keep);
-  list.length--;
-  // a batch, or down to below the bound (it may have shrunk), whichever is more
-  const over = list.length + 1 - min<u32>(list.length + 1, max<u32>(list.maxLength, 1));
-  release(cls, min<u32>(list.length, max<u32>(batch, over)));
+  // a batch, or down to below the bound (it may have shrunk), whichever is more, of the others
+  const length = list.length, bound = max<u32>(list.maxLength, 1);
+  release(cls, min<u32>(length - 1, max<u32>(batch, length > bound ? length - bound : 0)));
   store<u32>(keep, list.head);
   list.head = keep;
-  list.length++;
 }
 
 function release(cls: u32, n: u32): void {
@@ -130,7 +132,7 @@ function release(cls: u32, n: u32): void {
   // miscounted cannot keep us here
   const taken = centralRelease(cls, min<u32>(n, CACHE_MAX_LENGTH + 1), changetype<usize>(list));
   unlockHeap();
-  list.length = taken < list.length ? list.length - taken : 0;
+  list.room += min<u32>(taken, list.length);
 }
 
 function growMaxLength(cls: u32, by: u32): void {
@@ -144,7 +146,9 @@ function growMaxLength(cls: u32, by: u32): void {
     if (v != cls && vl.maxLength) shrinkMaxLength(v, vl.maxLength >> 1);
   }
   if (h.capacityBytes + by * size > CACHE_BUDGET) return;
-  cacheList(cls).maxLength += by;
+  const list = cacheList(cls);
+  list.maxLength += by;
+  list.room += by;
   h.capacityBytes += by * size;
 }
 
@@ -158,6 +162,7 @@ function shrinkMaxLength(cls: u32, to: u32): void {
 function setMaxLength(cls: u32, to: u32): void {
   const list = cacheList(cls);
   cacheHeader().capacityBytes -= (list.maxLength - to) * classToSize(cls);
+  list.room -= list.maxLength - to;
   list.maxLength = to;
 }
 
