@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync, readdirSync, existsSync, readFileSync } from 
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { cpus, totalmem } from "node:os";
-import { ALLOCATORS, ALLOCATOR_INFO, type AllocatorName, BenchFailure, getAllocator, getDriver, layout, runOnce, type RunResult, type Sample, MAX_PAGES } from "./run.js";
+import { ALLOCATORS, ALLOCATOR_INFO, type AllocatorName, BenchFailure, getAllocator, getDriver, layout, peerBytes, runOnce, type RunResult, type Sample, MAX_PAGES } from "./run.js";
 import { syntheticWorkloads, traceWorkload, type Workload } from "./workloads.js";
 import { readTrace } from "./traces.js";
 import { ROOT, DL_SKIP, asmallocPath } from "./build.js";
@@ -37,7 +37,9 @@ export interface BenchResults {
   asmallocSha1: string;
   options: { quick: boolean; runs: number; memoryMaxBytes: number };
   allocators: { name: string; description: string; wasmBytes: number | null; skipped?: string }[];
-  workloads: { name: string; description: string; ops: number; heapBase: number; realloc: boolean; trace?: { file: string; peakLiveBytes: number; slots: number } }[];
+  workloads: { name: string; description: string; ops: number; heapBase: number; realloc: boolean;
+    /** growth workloads: the grown buffers' total final size (bytes copied / this is reported) */
+    finalBytes?: number; trace?: { file: string; peakLiveBytes: number; slots: number } }[];
   results: Cell[];
   /** asmalloc's heap map at its peak of live bytes, per workload (for the HTML report; optional) */
   heapMaps?: Record<string, HeapMapCapture>;
@@ -58,7 +60,7 @@ export interface Cell {
   /** reallocs that returned a new pointer, and min(old, new) bytes summed over them (measured by the driver) */
   reallocMoves?: number;
   reallocMovedBytes?: number;
-  /** asmalloc only: its own stats record at the end of the median run */
+  /** asmalloc and copyalways (asmalloc underneath) only: its stats record at the end of the median run */
   stats?: Record<string, number>;
   /** memory over time in the median run: [allocator calls so far, heap bytes, live requested bytes] */
   samples?: [number, number, number][];
@@ -117,7 +119,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
   for (const a of o.allocators) {
     const p = await getAllocator(a, 256 * 1024);
     if (typeof p === "string") { allocators.push({ name: a, description: ALLOCATOR_INFO[a], wasmBytes: null, skipped: p }); o.log(`${a}: ${p}`); }
-    else allocators.push({ name: a, description: ALLOCATOR_INFO[a], wasmBytes: p.mod.size });
+    else allocators.push({ name: a, description: ALLOCATOR_INFO[a], wasmBytes: peerBytes(p) });
   }
   const results: Cell[] = [];
   const progress = new Progress(workloads.length * o.allocators.length * (o.runs + 1));
@@ -188,6 +190,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
     options: { quick: o.quick, runs: o.runs, memoryMaxBytes: MAX_PAGES * 65536 },
     allocators,
     workloads: workloads.map((w) => ({ name: w.name, description: w.description, ops: w.ops, heapBase: layout(w).heapBase, realloc: !!w.realloc,
+      ...(w.finalBytes ? { finalBytes: w.finalBytes } : {}),
       ...(w.trace ? { trace: { file: w.trace.name, peakLiveBytes: w.trace.peakLiveBytes, slots: w.trace.slots } } : {}) })),
     results,
     ...(Object.keys(heapMaps).length ? { heapMaps } : {}),
@@ -198,7 +201,14 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
 }
 
 // ---- the terminal table --------------------------------------------------------------------------
-const fmtBytes = (b: number) => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)}M` : `${Math.round(b / 1024)}K`);
+const fmtBytes = (b: number) => (b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(1)}G` : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)}M` : `${Math.round(b / 1024)}K`);
+/** Bytes copied by realloc moves / the grown buffers' final size, formatted (undefined when the
+ *  workload has no final size: not a growth workload). */
+export function copiedPerFinal(c: Cell, w: { finalBytes?: number }): string | undefined {
+  if (!w.finalBytes) return undefined;
+  const x = (c.reallocMovedBytes ?? 0) / w.finalBytes;
+  return x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFixed(2);
+}
 function pad(s: string, n: number, left = false) { return left ? s.padEnd(n) : s.padStart(n); }
 
 export function formatTable(r: BenchResults): string {
@@ -206,18 +216,21 @@ export function formatTable(r: BenchResults): string {
   const out: string[] = [];
   const cell = (w: string, a: string) => r.results.find((c) => c.workload === w && c.allocator === a);
   const W = Math.max(14, ...r.workloads.map((w) => w.name.length)) + 1;
-  const section = (title: string, f: (c: Cell, base?: Cell) => string, colW = 15) => {
+  // columns are at least 15 wide, wider when a cell's text needs it
+  const section = (title: string, f: (c: Cell, base?: Cell) => string, workloads = r.workloads) => {
+    const rows = workloads.map((w) => {
+      const base = cell(w.name, "asmalloc");
+      return names.map((n) => {
+        const c = cell(w.name, n);
+        if (!c) return "";
+        if (c.status !== "ok") return c.status === "skipped" ? "skipped" : c.status.toUpperCase();
+        return f(c, base);
+      });
+    });
+    const colW = Math.max(15, ...names.map((n) => n.length + 2), ...rows.flat().map((t) => t.length + 2));
     out.push("", title);
     out.push(pad("workload", W, true) + names.map((n) => pad(n, colW)).join(""));
-    for (const w of r.workloads) {
-      const base = cell(w.name, "asmalloc");
-      out.push(pad(w.name, W, true) + names.map((n) => {
-        const c = cell(w.name, n);
-        if (!c) return pad("", colW);
-        if (c.status !== "ok") return pad(c.status === "skipped" ? "skipped" : c.status.toUpperCase(), colW);
-        return pad(f(c, base), colW);
-      }).join(""));
-    }
+    workloads.forEach((w, i) => out.push(pad(w.name, W, true) + rows[i].map((t) => pad(t, colW)).join("")));
   };
   section("ns per allocator call (median; in brackets: time vs asmalloc's, >1 = slower than asmalloc)",
     (c, b) => `${c.nsPerOp!.toFixed(1)}${c.allocator !== "asmalloc" && b?.nsPerOp ? ` (${(c.nsPerOp! / b.nsPerOp).toFixed(2)})` : ""}`);
@@ -226,12 +239,10 @@ export function formatTable(r: BenchResults): string {
   section("heap efficiency (peak live requested bytes / peak heap)", (c) => (c.peakLiveBytes ? `${(100 * c.heapEfficiency!).toFixed(0)}%` : "-"));
   const rw = r.workloads.filter((w) => w.realloc);
   if (rw.length) {
-    out.push("", "realloc: bytes copied by moves (driver-measured min(old,new) per moved block) / moves");
-    out.push(pad("workload", W, true) + names.map((n) => pad(n, 15)).join(""));
-    for (const w of rw) out.push(pad(w.name, W, true) + names.map((n) => {
-      const c = cell(w.name, n);
-      return pad(c?.status === "ok" ? `${fmtBytes(c.reallocMovedBytes!)}/${c.reallocMoves}` : c ? c.status : "", 15);
-    }).join(""));
+    section("realloc: bytes copied by moves (driver-measured min(old,new) per moved block) / moves [copied / final size of the grown buffers]", (c) => {
+      const ratio = copiedPerFinal(c, rw.find((w) => w.name === c.workload)!);
+      return `${fmtBytes(c.reallocMovedBytes!)}/${c.reallocMoves}${ratio !== undefined ? ` [${ratio}]` : ""}`;
+    }, rw);
   }
   out.push("", "wasm size: " + r.allocators.map((a) => `${a.name} ${a.wasmBytes ?? "-"} B`).join(", "));
   for (const a of r.allocators) if (a.skipped) out.push(`${a.name}: ${a.skipped}`);

@@ -71,6 +71,8 @@ export async function buildTlsf(heapBase: number): Promise<BuiltModule> {
 }
 export async function buildBump(): Promise<BuiltModule> { return load(await buildAS("wasm/bump.ts", "stub"), 0); }
 export async function buildFirstFit(): Promise<BuiltModule> { return load(await buildAS("wasm/firstfit.ts", "stub"), 0); }
+/** The copy-always realloc (linked to an asmalloc instance's malloc/free/malloc_usable_size). */
+export async function buildCopyAlways(): Promise<BuiltModule> { return load(await buildAS("wasm/copyalways.ts", "stub"), 0); }
 
 export function asmallocPath(): string { return join(ROOT, "build", "asmalloc.wasm"); }
 export function buildAsmalloc(f = asmallocPath()): BuiltModule {

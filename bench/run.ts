@@ -11,7 +11,7 @@ import { decodeStats, STATS_FIELDS } from "../src/statsfields.js";
 import * as B from "./build.js";
 import type { Workload } from "./workloads.js";
 
-export const ALLOCATORS = ["asmalloc", "dlmalloc", "tlsf", "firstfit", "bump"] as const;
+export const ALLOCATORS = ["asmalloc", "dlmalloc", "tlsf", "firstfit", "bump", "copyalways"] as const;
 /** Allocators run only when named with --allocators: another build of asmalloc
  *  (ASMALLOC_PREV_WASM=path), to compare a change side by side in one run. */
 export const EXTRA_ALLOCATORS = ["asmalloc-prev"] as const;
@@ -23,6 +23,7 @@ export const ALLOCATOR_INFO: Record<AllocatorName, string> = {
   tlsf: "AssemblyScript's TLSF (--runtime minimal, heap.alloc)",
   firstfit: "first fit, boundary tags, coalescing (bench/wasm/firstfit.ts)",
   bump: "bump pointer, frees only the newest block (bench/wasm/bump.ts)",
+  copyalways: "asmalloc with a realloc that always moves: malloc + copy + free, never in place (bench/wasm/copyalways.ts)",
 };
 
 const DRIVER_BASE = 64 * 1024;
@@ -57,23 +58,28 @@ export function layout(w: Workload): { heapBase: number; slotBase: number; sizes
   return { heapBase, slotBase, sizesBase, opBase };
 }
 
-export interface Peer { name: AllocatorName; mod: B.BuiltModule }
+/** An allocator: its module and, for copyalways, the module whose realloc replaces the allocator's
+ *  (instantiated over the same memory, importing the allocator instance's exports as "asmalloc"). */
+export interface Peer { name: AllocatorName; mod: B.BuiltModule; realloc?: B.BuiltModule }
+/** The .wasm bytes of a peer (both modules for copyalways). */
+export const peerBytes = (p: Peer) => p.mod.size + (p.realloc?.size ?? 0);
 const cache = new Map<string, Peer | string>();
 /** The allocator module for a heap base, or a string saying why it is unavailable. */
 export async function getAllocator(name: AllocatorName, heapBase: number): Promise<Peer | string> {
   const key = `${name}@${name === "tlsf" || name === "dlmalloc" ? heapBase : 0}`;
   let p = cache.get(key);
   if (!p) {
-    let m: B.BuiltModule | string;
+    let m: B.BuiltModule | string, realloc: B.BuiltModule | undefined;
     switch (name) {
       case "asmalloc": m = B.buildAsmalloc(); break;
+      case "copyalways": m = B.buildAsmalloc(); realloc = await B.buildCopyAlways(); break;
       case "asmalloc-prev": m = process.env.ASMALLOC_PREV_WASM ? B.buildAsmalloc(process.env.ASMALLOC_PREV_WASM) : "skipped: set ASMALLOC_PREV_WASM to a build of asmalloc"; break;
       case "dlmalloc": m = B.buildDlmalloc(heapBase); break;
       case "tlsf": m = await B.buildTlsf(heapBase); break;
       case "firstfit": m = await B.buildFirstFit(); break;
       case "bump": m = await B.buildBump(); break;
     }
-    p = typeof m === "string" ? m : { name, mod: m };
+    p = typeof m === "string" ? m : { name, mod: m, ...(realloc ? { realloc } : {}) };
     cache.set(key, p);
   }
   return p;
@@ -109,13 +115,16 @@ export async function runOnce(peer: Peer, w: Workload, hooks?: RunHooks): Promis
   const ax = alloc.exports as any;
   if (typeof ax._initialize === "function") ax._initialize();
   if (typeof ax.init === "function") ax.init(L.heapBase);
+  const realloc = peer.realloc
+    ? (new WebAssembly.Instance(peer.realloc.module, { env: { memory }, asmalloc: ax }).exports as any).realloc
+    : ax.realloc;
 
   const samples: Sample[] = [];
   const heapBase = L.heapBase;
   let tracePos = 0;
   const trace = w.trace;
   const imports = {
-    alloc: { malloc: ax.malloc, free: ax.free, realloc: ax.realloc, calloc: ax.calloc, aligned_alloc: ax.aligned_alloc },
+    alloc: { malloc: ax.malloc, free: ax.free, realloc, calloc: ax.calloc, aligned_alloc: ax.aligned_alloc },
     env: {
       memory,
       report(code: number, ptr: number, size: number) {
@@ -149,16 +158,16 @@ export async function runOnce(peer: Peer, w: Workload, hooks?: RunHooks): Promis
   const ops = d.getOps() as number;
   samples.push({ op: ops, heapBytes: memory.buffer.byteLength - heapBase, liveBytes: d.getLive() });
   const peakHeapBytes = memory.buffer.byteLength - heapBase;
-  // asmalloc: its stats and a full heap check, through the inspector module (after the peak is
-  // taken: binding takes a little heap metadata)
+  // asmalloc (and copyalways, asmalloc underneath): its stats and a full heap check, through the
+  // inspector module (after the peak is taken: binding takes a little heap metadata)
   let stats: Record<string, number> | undefined;
-  if (peer.name === "asmalloc") {
+  if (peer.name === "asmalloc" || peer.name === "copyalways") {
     const insp = B.buildInspector();
     if (insp) {
       const ix = new WebAssembly.Instance(insp, { env: { memory } }).exports as any;
       if (ix.bind(heapBase)) {
         const bad = ix.check();
-        if (bad) throw new BenchFailure(`asmalloc on ${w.name}: heap check failed after the run (Broken code ${bad} at ${ix.check_where() >>> 0})`, "corrupt");
+        if (bad) throw new BenchFailure(`${peer.name} on ${w.name}: heap check failed after the run (Broken code ${bad} at ${ix.check_where() >>> 0})`, "corrupt");
         const ptr = ix.stats() >>> 0;
         stats = { ...decodeStats(new Float64Array(memory.buffer.slice(ptr, ptr + 8 * STATS_FIELDS.length))) };
       }

@@ -14,6 +14,8 @@ export interface Workload {
   slots: number;
   /** realloc-heavy: report bytes copied */
   realloc?: boolean;
+  /** growth workloads: the grown buffers' total final size (bytes copied are reported relative to it) */
+  finalBytes?: number;
   trace?: OpStream;
 }
 
@@ -28,8 +30,18 @@ export function syntheticWorkloads(quick: boolean): Workload[] {
   const batchRounds = q(1000, 200);
   const largeSteps = q(1500, 300);
   const bytesFinal = q(2048, 512), doubleFinal = q(16 * KiB, 4 * KiB);
-  const stepFinal = q(64 * MiB, 16 * MiB);
+  const growFinal = q(64 * MiB, 16 * MiB);  // one buffer's final size, or the total of several
   const log2 = (n: number) => Math.ceil(Math.log2(n));
+  // the growth workloads with other blocks interleaved: GROWN buffers, and a ring of RING other
+  // blocks (log-uniform 16 B-128 KiB) after them, the oldest replaced at each interleaved allocation
+  const GROWN = 8, RING = 512, otherLo = 16, otherHi = 128 * KiB;
+  const mixedFinal = growFinal / GROWN;
+  const others = `other blocks (${otherLo} B-${otherHi / KiB} KiB log-uniform, a ring of ${RING}: the oldest freed) allocated in between`;
+  /** reallocDoubling's allocator calls: n mallocs, log2(final/16) reallocs and a free per buffer,
+   *  and with others a malloc and (sooner or later) a free per 4 KiB appended to each buffer */
+  const doublingOps = (n: number, final: number, ring: number) => n * (2 + log2(final / 16)) + (ring ? 2 * n * Math.floor(final / 4096) : 0);
+  /** reallocStep's: a realloc per step per buffer and a free per buffer, and with others a malloc and a free per step */
+  const stepOps = (n: number, step: number, final: number, ring: number) => n * (final / step) * (ring ? 3 : 1) + n;
   return [
     { name: "churn", description: "small-object churn: 10k live, sizes uniform 8-256 B, a random slot replaced each step",
       fn: "churn", args: [10_000, churnSteps, 8, 256], ops: 2 * 10_000 + 2 * churnSteps, slots: 10_000 },
@@ -44,11 +56,17 @@ export function syntheticWorkloads(quick: boolean): Workload[] {
     { name: "large", description: "churn of 16 live blocks, sizes log-uniform 64 KiB-4 MiB",
       fn: "churnLog", args: [16, largeSteps, 64 * KiB, 4 * MiB], ops: 2 * 16 + 2 * largeSteps, slots: 16 },
     { name: "realloc-bytes", description: "256 buffers grown round-robin by realloc(p, len+1), 1 byte at a time",
-      fn: "reallocBytes", args: [256, bytesFinal], ops: 256 * bytesFinal + 256, slots: 256, realloc: true },
+      fn: "reallocBytes", args: [256, bytesFinal], ops: 256 * bytesFinal + 256, slots: 256, realloc: true, finalBytes: 256 * bytesFinal },
     { name: "realloc-double", description: "1000 vectors: a byte appended per step round-robin, capacity doubled from 16 B when full",
-      fn: "reallocDoubling", args: [1000, doubleFinal], ops: 1000 * (2 + log2(doubleFinal / 16)), slots: 1000, realloc: true },
-    { name: "realloc-4k", description: `one buffer grown 4 KiB at a time to ${stepFinal / MiB} MiB`,
-      fn: "reallocStep", args: [4 * KiB, stepFinal], ops: stepFinal / (4 * KiB) + 1, slots: 1, realloc: true },
+      fn: "reallocDoubling", args: [1000, doubleFinal, 0, 0, 0], ops: doublingOps(1000, doubleFinal, 0), slots: 1000, realloc: true, finalBytes: 1000 * doubleFinal },
+    { name: "realloc-double-1", description: `one vector: a byte appended per step, capacity doubled from 16 B to ${growFinal / MiB} MiB`,
+      fn: "reallocDoubling", args: [1, growFinal, 0, 0, 0], ops: doublingOps(1, growFinal, 0), slots: 1, realloc: true, finalBytes: growFinal },
+    { name: "realloc-double-mixed", description: `${GROWN} vectors doubling round-robin from 16 B to ${mixedFinal / MiB} MiB each (${growFinal / MiB} MiB in all); per 4 KiB appended to each, ${GROWN} ${others}`,
+      fn: "reallocDoubling", args: [GROWN, mixedFinal, RING, otherLo, otherHi], ops: doublingOps(GROWN, mixedFinal, RING), slots: GROWN + RING, realloc: true, finalBytes: growFinal },
+    { name: "realloc-4k", description: `one buffer grown 4 KiB at a time to ${growFinal / MiB} MiB`,
+      fn: "reallocStep", args: [1, 4 * KiB, growFinal, 0, 0, 0], ops: stepOps(1, 4 * KiB, growFinal, 0), slots: 1, realloc: true, finalBytes: growFinal },
+    { name: "realloc-4k-mixed", description: `${GROWN} buffers grown round-robin 4 KiB at a time to ${mixedFinal / MiB} MiB each (${growFinal / MiB} MiB in all); after each step, one of the ${others}`,
+      fn: "reallocStep", args: [GROWN, 4 * KiB, mixedFinal, RING, otherLo, otherHi], ops: stepOps(GROWN, 4 * KiB, mixedFinal, RING), slots: GROWN + RING, realloc: true, finalBytes: growFinal },
   ];
 }
 

@@ -11,8 +11,9 @@ const HELP = `usage: asmalloc <command> [options]
 
 commands:
   bench                 every allocator on every workload (Wasm driver, no JS call per op)
-    --allocators a,b    among asmalloc,dlmalloc,tlsf,firstfit,bump (default: all), and
-                        asmalloc-prev: the build at $ASMALLOC_PREV_WASM, side by side
+    --allocators a,b    among asmalloc,dlmalloc,tlsf,firstfit,bump,copyalways (default:
+                        all), and asmalloc-prev: the build at $ASMALLOC_PREV_WASM, side
+                        by side
     --workloads w,x     workload names, or "synthetic", "traces" (default: all)
     --trace FILE        also replay this trace (repeatable; .trace or .trace.gz)
     --full-traces DIR   also replay every *.trace.gz in DIR (e.g. the full shared traces)

@@ -48,12 +48,13 @@ let sampleEvery: u32 = 1 << 30;
 let sampleLeft: u32 = 1 << 30;
 let movedBytes: u64 = 0;     // min(old, new) summed over reallocs that returned a new pointer
 let moves: u32 = 0;
+let ringNext: u32 = 0;      // interleave(): the ring slot replaced next
 
 /** Lays out the driver's region. Returns nothing; all pointers are inside the host's region. */
 export function setup(slotBase: usize, maxSlots: u32, sizesBase: usize, opBase: usize, seed: u32, every: u32): void {
   slots = slotBase; nslotsMax = maxSlots; sizesTab = sizesBase; opBuf = opBase;
   rng = (<u64>seed << 32) ^ 0x9E3779B97F4A7C15; if (rng == 0) rng = 1;
-  live = 0; peakLive = 0; liveBlocks = 0; ops = 0; movedBytes = 0; moves = 0;
+  live = 0; peakLive = 0; liveBlocks = 0; ops = 0; movedBytes = 0; moves = 0; ringNext = 0;
   sampleEvery = every; sampleLeft = every;
   memory.fill(slotBase, 0, <usize>maxSlots << 3);
 }
@@ -281,10 +282,22 @@ export function reallocBytes(n: u32, final: u32): void {
   }
   freeAll(n);
 }
+/** The blocks interleaved with growing buffers: a ring of `n` slots from slot `base`; each call
+ *  frees the ring's oldest block (once the ring is full) and allocates one of log-uniform size in
+ *  [lo, hi] in its place, so blocks keep being placed after the buffers and some get freed. n == 0:
+ *  nothing. Teardown: the caller's freeAll covers the ring. */
+function interleave(base: u32, n: u32, lo: u32, hi: u32): void {
+  if (n == 0) return;
+  const i = base + ringNext;
+  if (++ringNext == n) ringNext = 0;
+  if (slotPtr(i) != 0) freeSlot(i);
+  allocSlot(i, logUniform(lo, hi));
+}
 /** Realloc growth with doubling (a vector's push_back): n buffers, round-robin, one byte appended
- *  per step; the capacity doubles from 16 when full. ops counts only the reallocs, but the time
- *  includes the appends (as a program's would). */
-export function reallocDoubling(n: u32, final: u32): void {
+ *  per step; the capacity doubles from 16 when full. ops counts only the allocator calls, but the
+ *  time includes the appends (as a program's would). `others` > 0: every 4 KiB appended to each
+ *  buffer, n other blocks are allocated in a ring of `others` slots after the buffers (interleave). */
+export function reallocDoubling(n: u32, final: u32, others: u32, lo: u32, hi: u32): void {
   for (let i: u32 = 0; i < n; i++) allocSlot(i, 16);
   for (let len: u32 = 17; len <= final; len++) {
     for (let i: u32 = 0; i < n; i++) {
@@ -293,13 +306,17 @@ export function reallocDoubling(n: u32, final: u32): void {
       // would land there are not written (the head tag covers the first 8)
       if (len > 8 && len <= <u32>slotSize(i) - 8) store<u8>(slotPtr(i) + len - 1, <u8>len);
     }
+    if ((len & 4095) == 0) for (let i: u32 = 0; i < n; i++) interleave(n, others, lo, hi);
   }
-  freeAll(n);
+  freeAll(n + others);
 }
-/** One buffer grown `step` bytes at a time to `final` bytes. */
-export function reallocStep(step: u32, final: u32): void {
-  for (let len: u32 = step; len <= final; len += step) reallocSlot(0, len);
-  freeAll(1);
+/** n buffers grown round-robin `step` bytes at a time to `final` bytes each; `others` > 0: one
+ *  other block allocated (in a ring of `others` slots after the buffers) after every growth step. */
+export function reallocStep(n: u32, step: u32, final: u32, others: u32, lo: u32, hi: u32): void {
+  for (let len: u32 = step; len <= final; len += step) {
+    for (let i: u32 = 0; i < n; i++) { reallocSlot(i, len); interleave(n, others, lo, hi); }
+  }
+  freeAll(n + others);
 }
 
 // ---- trace replay ---------------------------------------------------------------------------------

@@ -7,7 +7,7 @@
 // workload with samples; heapmap = one per entry of results.heapMaps.
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { BenchResults, Cell } from "../bench.js";
+import { copiedPerFinal, type BenchResults, type Cell } from "../bench.js";
 import type { HeapMapCapture } from "./heapmap.js";
 
 const PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
@@ -230,8 +230,10 @@ export function renderReport(r: BenchResults, extra: { threads?: unknown; sqlite
     "heap efficiency (peak live requested bytes / peak heap)", "eff-table"));
   const rw = r.workloads.filter((w) => w.realloc);
   if (rw.length) {
-    s.push(matrixTable({ ...r, workloads: rw }, (c) => ({ text: `${fmtBytes(c.reallocMovedBytes ?? 0)} / ${c.reallocMoves ?? 0}` }),
-      "realloc: bytes copied by moves / moves", "realloc-table"));
+    s.push(matrixTable({ ...r, workloads: rw }, (c) => {
+      const w = rw.find((x) => x.name === c.workload)!, ratio = copiedPerFinal(c, w);
+      return { text: `${fmtBytes(c.reallocMovedBytes ?? 0)} / ${c.reallocMoves ?? 0}${ratio !== undefined ? ` <span class="ratio">${ratio}× final</span>` : ""}` };
+    }, "realloc: bytes copied by moves (driver-measured min(old, new) per moved block) / moves; × final = bytes copied / the grown buffers' final total size", "realloc-table"));
   }
   s.push(`<h2>Module sizes</h2><table id="wasm-table"><thead><tr><th>allocator</th><th>.wasm bytes</th></tr></thead><tbody>${r.allocators.map((a) => `<tr><th>${esc(a.name)}</th><td>${a.wasmBytes ?? `<span class="muted">${esc(a.skipped ?? "-")}</span>`}</td></tr>`).join("")}</tbody></table>`);
 
