@@ -92,32 +92,34 @@ export function freeChecked(p: usize): u32 {
   return lastError;
 }
 
+/** Is p a small object this heap handed out, s being the record p's page maps to? Below the
+ *  span's carved mark (so a SMALL span) and at an object boundary: the fast paths' check; false
+ *  sends them down their slow paths, which find out what p is. */
+// @ts-ignore: decorator
+@inline function isSmallBlock(s: Span, p: usize): bool {
+  const off = <u32>p - s.start;
+  return off < s.carved && <u32>((<u64>off * s.divMagic) >> 32) * s.objSize == off;
+}
+
 /** The free fast path: push on the cache's list of the block's class. */
 // @ts-ignore: decorator
 @inline export function freeBlock(p: usize): u32 {
   const sp = pagemapGetInline(<u32>p);
-  if (sp) {
-    const s = changetype<Span>(sp);
-    const off = <u32>p - s.start;
-    // a small object this heap handed out: below the carved mark (so a SMALL span), at an
-    // object boundary
-    if (off < s.carved &&
-        <u32>((<u64>off * s.divMagic) >> 32) * s.objSize == off) {
-      const list = cacheList(s.cls);
-      const head = list.head;
-      if (head != <u32>p) {   // p at the head of its list is a double free caught for free
-        store<u32>(p, head);
-        list.head = <u32>p;
-        if (--list.room < 0) cacheOverflowSlow(s.cls);   // longer than its bound
-        return Status.OK;
-      }
+  if (sp && isSmallBlock(changetype<Span>(sp), p)) {
+    const cls = changetype<Span>(sp).cls;
+    const list = cacheList(cls);
+    const head = list.head;
+    if (head != <u32>p) {   // p at the head of its list is a double free caught for free
+      store<u32>(p, head);
+      list.head = <u32>p;
+      if (--list.room < 0) cacheOverflowSlow(cls);   // longer than its bound
+      return Status.OK;
     }
   }
   return freeSlow(p, sp);
 }
 
-/** Why p is not a block this heap handed out, or OK for a large block (then freed). */
-/** A large block (sp: the record p's page maps to), or why p is not a block. */
+/** A large block (then freed: OK), or why p is not a block (sp: the record p's page maps to). */
 function freeSlow(p: usize, sp: usize): u32 {
   if (sp && changetype<Span>(sp).state == SpanState.LARGE && changetype<Span>(sp).start == <u32>p) {
     largeFree(changetype<Span>(sp));
@@ -194,12 +196,18 @@ export function calloc(n: usize, size: usize): usize {
 
 export function realloc(p: usize, size: usize): usize {
   if (DEBUG) return debugRealloc(p, size);
+  // fast path: a small block that stays where it is, checked as free() checks it
+  const sp = pagemapGet(<u32>p), small = changetype<Span>(sp);
+  if (sp && isSmallBlock(small, p) && staysInPlace(size, small.objSize) && cacheList(small.cls).head != <u32>p) {
+    count(headerField(offsetof<HeapHeader>("reallocInPlace")));
+    return p;
+  }
+  return reallocSlow(p, size);
+}
+
+function reallocSlow(p: usize, size: usize): usize {
   if (!p) return malloc(size);
-  // a block whose own page maps it (the common case) skips the span search: a record that is
-  // live (not DEAD or FREE) and says p is one of its blocks is p's span
-  const sp = pagemapGet(<u32>p);
-  const s = sp && <i32>changetype<Span>(sp).state > SpanState.FREE && classify(p, changetype<Span>(sp)) == Status.OK
-    ? changetype<Span>(sp) : blockSpan(p);
+  const s = blockSpan(p);
   if (!s) return 0;
   if (!size) {
     free(p);
@@ -207,9 +215,7 @@ export function realloc(p: usize, size: usize): usize {
   }
   let oldBytes: usize;
   if (s.state == SpanState.SMALL) {
-    // in place if it fits and a smaller class would not do (one class down is close enough:
-    // that is where sizes just above a skewed class's base land)
-    if (size <= s.objSize && sizeToClass(<u32>size) + 1 >= s.cls) {
+    if (staysInPlace(size, s.objSize)) {
       count(headerField(offsetof<HeapHeader>("reallocInPlace")));
       return p;
     }
@@ -228,6 +234,14 @@ export function realloc(p: usize, size: usize): usize {
   moveBlock(q, p, min<usize>(oldBytes, size));
   free(p);
   return q;
+}
+
+/** Does a small block of objSize bytes keep its place when realloc'd to `size`? If it fits and
+ *  would not shrink to less than about half (TCMalloc's rule: moving to save less is not worth a
+ *  copy); every size of its own class stays, the 8-byte class's too. */
+// @ts-ignore: decorator
+@inline function staysInPlace(size: usize, objSize: u32): bool {
+  return size <= objSize && (size << 1) + 8 > objSize;
 }
 
 /** realloc's move: copies `bytes` from p to q and counts them. */

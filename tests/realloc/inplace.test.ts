@@ -50,6 +50,22 @@ describe("realloc in place", () => {
     expect(stats().reallocCopiedBytes).toBe(0);
   });
 
+  it("a small block shrinks in place down to about half its class, and moves below that", () => {
+    for (const [size, stays, moves] of [[8, 1, 0], [32, 13, 12], [1000, 520, 500], [60000, 31000, 30000]]) {
+      const p = A.malloc(size);
+      const cls = A.malloc_usable_size(p);
+      fill(p, stays, 3);
+      expect(realloc(p, stays, stays, 3), `${size} -> ${stays} (class ${cls})`).toBe(p);
+      if (moves) {
+        const q = realloc(p, moves, moves, 3);
+        expect(q, `${size} -> ${moves} (class ${cls})`).not.toBe(p);
+        expect(A.malloc_usable_size(q)).toBeLessThan(cls);
+        A.free(q);
+      } else A.free(p);
+    }
+    expect(I.check()).toBe(0);
+  });
+
   it("a large block at the heap top grows in place through memory.grow", () => {
     let p = A.malloc(100 * KiB);
     fill(p, 100 * KiB, 2);
