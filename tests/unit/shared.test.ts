@@ -128,6 +128,10 @@ async function runWorkers(n: number, ops: number, keep: number) {
   const given: { give: [number, number, number][] }[] = [];
   const workers = Array.from({ length: n }, (_, id) =>
     new Worker(new URL("./shared-worker.mjs", import.meta.url), { workerData: { libUrl, handle, id, ops, seed: 777 + id, keep } }));
+  // Listen for the exits now: a worker that has exited before a late once("exit") is attached
+  // never fires it. (That was the hang: under load one worker exited while another was still
+  // freeing, and awaiting its exit after every "done" waited forever; lock word 0.)
+  const exited = workers.map((w) => new Promise((r) => w.once("exit", r)));
   let handedOff = 0;
   const done = workers.map((w, id) => new Promise<number>((resolve, reject) => {
     w.on("message", (m: { give?: [number, number, number][]; done?: boolean; freed?: number }) => {
@@ -143,8 +147,8 @@ async function runWorkers(n: number, ops: number, keep: number) {
   }));
   // the main thread churns meanwhile (it may block in Node)
   for (let i = 0; i < 20_000; i++) heap.free(heap.malloc(1 + (i % 2000)));
-  // Watchdog: this test once hung under a loaded CI run (not reproduced since). Fail with the
-  // heap's lock word and who has reported, instead of a bare timeout, so the state is on record.
+  // Watchdog over reporting and exiting: fail with the heap's lock word and who has reported,
+  // instead of a bare timeout, so the state is on record.
   let watchdog: ReturnType<typeof setTimeout> | undefined;
   const hung = new Promise<never>((_, reject) => {
     watchdog = setTimeout(() => {
@@ -153,8 +157,8 @@ async function runWorkers(n: number, ops: number, keep: number) {
       workers.forEach((w) => w.terminate());
     }, 60_000);
   });
-  const freed = await Promise.race([Promise.all(done), hung]).finally(() => clearTimeout(watchdog));
-  await Promise.all(workers.map((w) => new Promise((r) => w.once("exit", r))));
+  const all = Promise.all(done).then((f) => Promise.all(exited).then(() => f));
+  const freed = await Promise.race([all, hung]).finally(() => clearTimeout(watchdog));
   heap.threadExit();
   heap.check();
   const s = heap.stats();
