@@ -7,13 +7,13 @@
 //   ├── program's n bytes ┼─ canary ───┼── (slack) ──────────┼─ n (u32) ──┤        live block
 //   ├─ link ┼──────────── POISON bytes ───────────────────────────────────┤        freed small block
 import { Status } from "./config";
-import { MAX_SMALL_SIZE, sizeToClass } from "./sizeclasses";
+import { MAX_SMALL_SIZE } from "./sizeclasses";
 import { Span, SpanState } from "./span";
 import { spanOf } from "./pagemap";
 import { pageHeapFindSpan } from "./pageheap";
 import { HeapHeader, headerField } from "./header";
 import { count } from "./lock";
-import { allocBlock, freeBlock, fail, classify, blockBytes, reattach, moveBlock, lastError } from "./malloc";
+import { allocBlock, freeBlock, fail, classify, blockBytes, reattach, moveBlock, lastError, staysInPlace } from "./malloc";
 import { largeResizeInPlace } from "./largeblock";
 
 // @ts-ignore: decorator
@@ -133,7 +133,7 @@ export function debugRealloc(p: usize, n: usize): usize {
   const span = changetype<Span>(s);
   const old = debugRequested(p, span);
   const inPlace = span.state == SpanState.SMALL
-    ? n + DEBUG_EXTRA <= span.objSize && sizeToClass(<u32>(n + DEBUG_EXTRA)) + 1 >= span.cls
+    ? staysInPlace(n + DEBUG_EXTRA, span.objSize)
     : n + DEBUG_EXTRA > MAX_SMALL_SIZE && largeResizeInPlace(span, n + DEBUG_EXTRA);
   if (inPlace) {
     setTail(p, n, blockBytes(span));

@@ -240,7 +240,7 @@ function reallocSlow(p: usize, size: usize): usize {
  *  would not shrink to less than about half (TCMalloc's rule: moving to save less is not worth a
  *  copy); every size of its own class stays, the 8-byte class's too. */
 // @ts-ignore: decorator
-@inline function staysInPlace(size: usize, objSize: u32): bool {
+@inline export function staysInPlace(size: usize, objSize: u32): bool {
   return size <= objSize && (size << 1) + 8 > objSize;
 }
 

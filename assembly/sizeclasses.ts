@@ -93,12 +93,14 @@ export const MAX_SMALL_SIZE: u32 = 65536;
 /** Classes 1..CLASS_COUNT-1; class 0 marks a span that is not made of small objects. */
 export const CLASS_COUNT: u32 = 82;
 
-/** REQUIRES 1 <= size <= MAX_SMALL_SIZE. Shifts only: classes above 128 B are 8 per power of two. */
+/** REQUIRES 1 <= size <= MAX_SMALL_SIZE. Shifts only: classes above 128 B are 8 per power of two.
+ *  No branch: both formulas are computed and one selected (a program's sizes straddle 128 B
+ *  unpredictably, and a mispredicted branch costs as much as the rest of malloc). */
 // @ts-ignore: decorator
 @inline export function sizeToClass(size: u32): u32 {
-  if (size <= 128) return select<u32>(1, ((size + 15) >> 4) + 1, size <= 8);
   const b = 31 - clz<u32>(size - 1);
-  return 10 + ((b - 7) << 3) + (((size - 1) >> (b - 3)) & 7);
+  const large = 10 + ((b - 7) << 3) + (((size - 1) >> (b - 3)) & 7);   // garbage for <= 128
+  return select<u32>(select<u32>(1, ((size + 15) >> 4) + 1, size <= 8), large, size <= 128);
 }
 
 /** Bytes per object of class cls: 8 per power of two, skewed by 64 B off multiples of 4 KiB. */
