@@ -116,15 +116,11 @@ export function freeChecked(p: usize): u32 {
       return Status.OK;
     }
   }
-  return freeSlow(p, sp);
+  return freeSlow(p);
 }
 
-/** A large block (then freed: OK), or why p is not a block (sp: the record p's page maps to). */
-function freeSlow(p: usize, sp: usize): u32 {
-  if (sp && changetype<Span>(sp).state == SpanState.LARGE && changetype<Span>(sp).start == <u32>p) {
-    largeFree(changetype<Span>(sp));
-    return Status.OK;
-  }
+/** A large block (then freed: OK), or why p is not a block. */
+function freeSlow(p: usize): u32 {
   if (!p) return Status.OK;
   if (reattach()) return freeChecked(p);
   const s = blockSpan(p);   // refuses (and counts) what is not a live block, a just-freed one too
@@ -197,7 +193,7 @@ export function calloc(n: usize, size: usize): usize {
 export function realloc(p: usize, size: usize): usize {
   if (DEBUG) return debugRealloc(p, size);
   // fast path: a small block that stays where it is, checked as free() checks it
-  const sp = pagemapGet(<u32>p), small = changetype<Span>(sp);
+  const sp = pagemapGetInline(<u32>p), small = changetype<Span>(sp);
   if (sp && isSmallBlock(small, p) && staysInPlace(size, small.objSize) && cacheList(small.cls).head != <u32>p) {
     count(headerField(offsetof<HeapHeader>("reallocInPlace")));
     return p;
