@@ -3,7 +3,7 @@ import { mkdirSync, writeFileSync, readdirSync, existsSync, readFileSync } from 
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { cpus, totalmem } from "node:os";
-import { ALLOCATORS, ALLOCATOR_INFO, type AllocatorName, BenchFailure, getAllocator, getDriver, layout, peerBytes, runOnce, type RunResult, type Sample, MAX_PAGES } from "./run.js";
+import { ALLOCATORS, ALLOCATOR_INFO, type AllocatorName, BenchFailure, getAllocator, getDriver, layout, peerBytes, runOnce, type RunResult, type Sample, type Peer, MAX_PAGES } from "./run.js";
 import { syntheticWorkloads, traceWorkload, type Workload } from "./workloads.js";
 import { readTrace } from "./traces.js";
 import { ROOT, DL_SKIP, asmallocPath } from "./build.js";
@@ -111,6 +111,23 @@ function procStat(): { busy: number; total: number } | null {
   } catch { return null; }
 }
 
+/** The cell of an allocator's timed runs on a workload: medians, and the run nearest the median
+ *  time for everything measured once per run. */
+function okCell(a: AllocatorName, w: Workload, runs: RunResult[]): Cell {
+  const times = runs.map((r) => r.ms);
+  const med = median(times);
+  const mid = runs.reduce((b, r) => (Math.abs(r.ms - med) < Math.abs(b.ms - med) ? r : b));
+  return {
+    allocator: a, workload: w.name, status: "ok", runs: runs.length,
+    nsPerOp: median(runs.map((r) => r.nsPerOp)), runMs: times.map((t) => +t.toFixed(3)),
+    peakHeapBytes: mid.peakHeapBytes, peakLiveBytes: mid.peakLiveBytes,
+    heapEfficiency: mid.peakLiveBytes / mid.peakHeapBytes,
+    reallocMoves: mid.reallocMoves, reallocMovedBytes: mid.reallocMovedBytes,
+    stats: mid.stats,
+    samples: mid.samples.map((s: Sample) => [s.op, s.heapBytes, s.liveBytes]),
+  };
+}
+
 export async function runBench(o: BenchOptions): Promise<{ results: BenchResults; failed: boolean }> {
   const stat0 = procStat(), cpu0 = process.cpuUsage();
   const workloads = await selectWorkloads(o);
@@ -125,50 +142,40 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
   const progress = new Progress(workloads.length * o.allocators.length * (o.runs + 1));
   let failed = false;
   for (const w of workloads) {
+    // The allocators take turns, run by run (a1 a2 a3, a1 a2 a3, ...), so that whatever else the
+    // machine does, and the process's own warming up (background compilation, the first fresh
+    // memories), falls on all of them alike instead of on whichever ran first.
+    interface Lane { a: AllocatorName; peer: Peer; runs: RunResult[]; total: number; done: boolean; cell?: Cell }
+    const lanes: Lane[] = [];
     for (const a of o.allocators) {
       const peer = await getAllocator(a, layout(w).heapBase);
       if (typeof peer === "string") {
         results.push({ allocator: a, workload: w.name, status: "skipped", error: peer, runs: 0 });
         for (let i = 0; i <= o.runs; i++) progress.step(`${a} ${w.name}`);
-        continue;
-      }
-      const runs: RunResult[] = [];
-      let cell: Cell | undefined;
-      // run 0 warms the JIT up and is not counted; short cells get more runs (up to 31) so that
-      // the timed runs add up to minTotalMs, which steadies their median
-      let total = o.runs;
-      for (let i = 0; i <= total; i++) {
-        if (i <= o.runs) progress.step(`${a} ${w.name}`);
+      } else lanes.push({ a, peer, runs: [], total: o.runs, done: false });
+    }
+    // run 0 warms the JIT up and is not counted; short cells get more runs (up to 31) so that
+    // the timed runs add up to minTotalMs, which steadies their median
+    for (let i = 0; lanes.some((l) => !l.done); i++) {
+      for (const l of lanes) {
+        if (l.done) continue;
+        if (i <= o.runs) progress.step(`${l.a} ${w.name}`);
         try {
-          const r = await runOnce(peer, w);
-          if (i > 0) runs.push(r);
-          if (i === 0) total = Math.min(31, Math.max(o.runs, Math.ceil(o.minTotalMs / Math.max(r.ms, 0.01))));
-          if (r.ms > o.slowMs) { if (i === 0) runs.push(r); for (let j = i + 1; j <= o.runs; j++) progress.step(`${a} ${w.name}`); break; }
+          const r = await runOnce(l.peer, w);
+          if (i > 0) l.runs.push(r);
+          if (i === 0) l.total = Math.min(31, Math.max(o.runs, Math.ceil(o.minTotalMs / Math.max(r.ms, 0.01))));
+          if (r.ms > o.slowMs && i === 0) l.runs.push(r);   // too slow to repeat: one run
+          if (r.ms > o.slowMs || i >= l.total) l.done = true;
         } catch (e) {
           if (!(e instanceof BenchFailure)) throw e;
-          cell = { allocator: a, workload: w.name, status: e.kind, error: e.message, runs: 0 };
+          l.cell = { allocator: l.a, workload: w.name, status: e.kind, error: e.message, runs: 0 };
           if (e.kind === "corrupt") { failed = true; progress.end(); o.log(`FAILED ${e.message}`); }
-          for (let j = i + 1; j <= o.runs; j++) progress.step(`${a} ${w.name}`);
-          break;
+          l.done = true;
         }
+        if (l.done) for (let j = i + 1; j <= o.runs; j++) progress.step(`${l.a} ${w.name}`);
       }
-      if (!cell) for (let j = total + 1; j <= o.runs; j++) progress.step(`${a} ${w.name}`);
-      if (!cell) {
-        const times = runs.map((r) => r.ms);
-        const med = median(times);
-        const mid = runs.reduce((b, r) => (Math.abs(r.ms - med) < Math.abs(b.ms - med) ? r : b));
-        cell = {
-          allocator: a, workload: w.name, status: "ok", runs: runs.length,
-          nsPerOp: median(runs.map((r) => r.nsPerOp)), runMs: times.map((t) => +t.toFixed(3)),
-          peakHeapBytes: mid.peakHeapBytes, peakLiveBytes: mid.peakLiveBytes,
-          heapEfficiency: mid.peakLiveBytes / mid.peakHeapBytes,
-          reallocMoves: mid.reallocMoves, reallocMovedBytes: mid.reallocMovedBytes,
-          stats: mid.stats,
-          samples: mid.samples.map((s: Sample) => [s.op, s.heapBytes, s.liveBytes]),
-        };
-      }
-      results.push(cell);
     }
+    for (const l of lanes) results.push(l.cell ?? okCell(l.a, w, l.runs));
   }
   progress.end();
   // one extra, untimed asmalloc run per workload for the report's heap map (after the timings)
