@@ -11,11 +11,14 @@
 //  - Above 128 B each power-of-two range (2^b, 2^(b+1)] is cut into 8 equal steps of
 //    2^(b-3), so a request rounds up by less than 1/8 of its class: <= 12.5% waste.
 //    That makes size -> class a few shifts (no table, no loop), like mimalloc's bins.
-//  - A class whose size would be a multiple of 4 KiB gets 64 more bytes (CACHE_SKEW), but for
-//    the largest (requests above it are page runs, page-aligned anyway): objects
-//    of those classes would otherwise all start at the same offset in a 4 KiB page and compete
-//    for the same few cache sets (4K aliasing). Measured: appending a byte round-robin to 1000
-//    buffers of 16 KiB ran ~5x slower than with dlmalloc, whose headers skew its blocks.
+//  - A class whose size would be a multiple of 1 KiB gets 64 more bytes (CACHE_SKEW), but for
+//    the largest (requests above it are page runs, page-aligned anyway): objects of those
+//    classes would otherwise start at only a few offsets in a 4 KiB page (and in a 64 KiB L2 set
+//    period) and compete for the same few cache sets. Measured: appending a byte round-robin to
+//    1000 buffers of 16 KiB ran ~5x slower than with dlmalloc, whose headers skew its blocks;
+//    with 1000 vectors doubling to 16 KiB (bench realloc-double), skewing the 1 and 2 KiB
+//    classes as well made the run ~12% faster (the 1 KiB stride reaches only 64 of the L2's
+//    1024 sets: 512 lines for 1000 buffers).
 //  - A class's span is the fewest pages whose tail (span bytes mod object size)
 //    wastes at most 1/8 of the span.
 //  - Objects moved between the cache and the central list per batch: 64 KiB worth,
@@ -48,7 +51,7 @@ function baseSize(cls) {
 }
 export function classToSize(cls) {
   const size = baseSize(cls);
-  return size & 4095 || size == MAX_SMALL_SIZE ? size : size + CACHE_SKEW;
+  return size & 1023 || size == MAX_SMALL_SIZE ? size : size + CACHE_SKEW;
 }
 export const CLASS_COUNT = sizeToClass(MAX_SMALL_SIZE) + 1;   // class 0 is "not a small block"
 
@@ -86,7 +89,7 @@ function check(rows) {
     if (r.size >= 16 && r.size % 16) fail(`class ${r.cls} (${r.size}) is not 16-byte aligned`);
     if (r.tail > r.spanBytes * MAX_TAIL_WASTE) fail(`class ${r.cls} tail waste`);
     if (r.pages > 16) fail(`class ${r.cls} span of ${r.pages} pages`);
-    if (r.size >= 4096 && r.size < MAX_SMALL_SIZE && r.size % 4096 === 0) fail(`class ${r.cls} (${r.size}) is a multiple of 4 KiB`);
+    if (r.size >= 1024 && r.size < MAX_SMALL_SIZE && r.size % 1024 === 0) fail(`class ${r.cls} (${r.size}) is a multiple of 1 KiB`);
     for (let off = 0; off <= r.spanBytes; off++) {       // brute-force check of the magic division
       if (Number((BigInt(off) * BigInt(r.magic)) >> 32n) !== Math.floor(off / r.size)) fail(`divMagic wrong for class ${r.cls} at ${off}`);
     }
@@ -132,13 +135,13 @@ export const CLASS_COUNT: u32 = ${CLASS_COUNT};
   return select<u32>(select<u32>(1, ((size + 15) >> 4) + 1, size <= 8), large, size <= 128);
 }
 
-/** Bytes per object of class cls: 8 per power of two, skewed by ${CACHE_SKEW} B off multiples of 4 KiB. */
+/** Bytes per object of class cls: 8 per power of two, skewed by ${CACHE_SKEW} B off multiples of 1 KiB. */
 export function classToSize(cls: u32): u32 {
   if (cls <= 1) return cls << 3;
   if (cls <= 9) return (cls - 1) << 4;
   const b = 7 + ((cls - 10) >> 3);
   const size: u32 = (9 + ((cls - 10) & 7)) << (b - 3);
-  return size & 4095 || size == MAX_SMALL_SIZE ? size : size + ${CACHE_SKEW};
+  return size & 1023 || size == MAX_SMALL_SIZE ? size : size + ${CACHE_SKEW};
 }
 
 /** Fewest pages whose tail wastes at most 1/8 of the span. */
@@ -163,7 +166,7 @@ export const PAGE_SHIFT = ${PAGE_SHIFT};
 export const PAGE_SIZE = ${PAGE_SIZE};
 export const MAX_SMALL_SIZE = ${MAX_SMALL_SIZE};
 export const CLASS_COUNT = ${CLASS_COUNT};
-/** Bytes added to classes that would be multiples of 4 KiB, against 4K cache aliasing. */
+/** Bytes added to classes that would be multiples of 1 KiB, against cache-set aliasing. */
 export const CACHE_SKEW = ${CACHE_SKEW};
 /** CLASS_SIZES[cls] = bytes per object; index 0 is unused. */
 export const CLASS_SIZES: readonly number[] = [0, ${rows.map((r) => r.size).join(", ")}];

@@ -4,12 +4,12 @@ export const PAGE_SHIFT = 13;
 export const PAGE_SIZE = 8192;
 export const MAX_SMALL_SIZE = 65536;
 export const CLASS_COUNT = 82;
-/** Bytes added to classes that would be multiples of 4 KiB, against 4K cache aliasing. */
+/** Bytes added to classes that would be multiples of 1 KiB, against cache-set aliasing. */
 export const CACHE_SKEW = 64;
 /** CLASS_SIZES[cls] = bytes per object; index 0 is unused. */
-export const CLASS_SIZES: readonly number[] = [0, 8, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320, 352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 832, 896, 960, 1024, 1152, 1280, 1408, 1536, 1664, 1792, 1920, 2048, 2304, 2560, 2816, 3072, 3328, 3584, 3840, 4160, 4608, 5120, 5632, 6144, 6656, 7168, 7680, 8256, 9216, 10240, 11264, 12352, 13312, 14336, 15360, 16448, 18432, 20544, 22528, 24640, 26624, 28736, 30720, 32832, 36928, 41024, 45120, 49216, 53312, 57408, 61504, 65536];
+export const CLASS_SIZES: readonly number[] = [0, 8, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320, 352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 832, 896, 960, 1088, 1152, 1280, 1408, 1536, 1664, 1792, 1920, 2112, 2304, 2560, 2816, 3136, 3328, 3584, 3840, 4160, 4608, 5184, 5632, 6208, 6656, 7232, 7680, 8256, 9280, 10304, 11328, 12352, 13376, 14400, 15424, 16448, 18496, 20544, 22592, 24640, 26688, 28736, 30784, 32832, 36928, 41024, 45120, 49216, 53312, 57408, 61504, 65536];
 /** CLASS_SPAN_PAGES[cls] = pages per span of that class. */
-export const CLASS_SPAN_PAGES: readonly number[] = [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 1, 1, 1, 2, 1, 3, 2, 3, 1, 1, 4, 3, 2, 3, 3, 5, 1, 1, 8, 5, 4, 3, 5, 5, 2, 2, 9, 5, 8, 3, 10, 7, 4, 4, 9, 5, 11, 6, 13, 7, 8, 8, 8];
+export const CLASS_SPAN_PAGES: readonly number[] = [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 1, 1, 2, 2, 1, 3, 2, 3, 1, 1, 4, 3, 2, 3, 4, 5, 1, 1, 8, 5, 4, 3, 5, 5, 2, 2, 9, 5, 8, 3, 10, 7, 4, 4, 9, 5, 11, 6, 13, 7, 8, 8, 8];
 
 /** The allocator's size -> class mapping (1 <= size <= MAX_SMALL_SIZE). */
 export function sizeToClass(size: number): number {

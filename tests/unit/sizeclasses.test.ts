@@ -53,15 +53,15 @@ describe("size classes", () => {
     }
   });
   it("sizeToClass picks the smallest class that fits (before the cache skew), for every size 1..64 KiB", () => {
-    // a class skewed off a multiple of 4 KiB takes requests up to its unskewed size only
-    const base = (c: number) => (CLASS_SIZES[c] % 4096 === CACHE_SKEW ? CLASS_SIZES[c] - CACHE_SKEW : CLASS_SIZES[c]);
+    // a class skewed off a multiple of 1 KiB takes requests up to its unskewed size only
+    const base = (c: number) => (CLASS_SIZES[c] > 1024 && CLASS_SIZES[c] % 1024 === CACHE_SKEW ? CLASS_SIZES[c] - CACHE_SKEW : CLASS_SIZES[c]);
     for (let n = 1; n <= MAX_SMALL_SIZE; n++) {
       const c = sizeToClass(n);
       if (CLASS_SIZES[c] < n || (c > 1 && base(c - 1) >= n)) throw new Error(`sizeToClass(${n}) = ${c}`);
     }
   });
-  it("no class but the largest is a multiple of 4 KiB (objects would alias in the cache)", () => {
-    for (let c = 1; c < CLASS_COUNT - 1; c++) expect(CLASS_SIZES[c] % 4096 === 0, `class ${c}`).toBe(false);
+  it("no class from 1 KiB but the largest is a multiple of 1 KiB (objects would alias in the cache)", () => {
+    for (let c = 1; c < CLASS_COUNT - 1; c++) expect(CLASS_SIZES[c] >= 1024 && CLASS_SIZES[c] % 1024 === 0, `class ${c}`).toBe(false);
   });
   it("roundedSize: class size up to 64 KiB, whole pages above, 0 as 1", () => {
     expect(roundedSize(0)).toBe(8);
