@@ -1,14 +1,14 @@
 // CentralFreeList: the middle tier, one per size class. Keeps the class's spans that still
 // have free objects and moves objects to and from the front-end caches in batches; a span
 // whose objects are all free goes back to the page heap. See index.ts for the design.
-import { OFF_CENTRAL, OFF_REFUSALS, PAGE_SHIFT, DEBUG, Status } from "./config";
+import { OFF_CENTRAL, OFF_REFUSALS, PAGE_SHIFT, CLASS_COUNT, DEBUG, Status } from "./config";
 import { count } from "./lock";
 import { poison } from "./debug";
 import { Span, SpanState } from "./span";
 import { pageHeapAlloc, pageHeapFree } from "./pageheap";
 import { spanOf } from "./pagemap";
 import { heapBase, heapHeader } from "./header";
-import { classToSize, classSpanPages, classDivMagic } from "./sizeclasses";
+import { classToSize, classSpanPages, classDivMagic, classBatch } from "./sizeclasses";
 
 @unmanaged export class CentralFreeList {
   /** spans of this class with a free or never-handed-out object, linked through next/prev */
@@ -19,11 +19,19 @@ import { classToSize, classSpanPages, classDivMagic } from "./sizeclasses";
   objectsOut: u32;
   /** free objects in this class's spans (freed, or not yet carved) */
   objectsFree: u32;
+  /** THREADS: the transfer cache (TCMalloc's): up to two whole batches a cache gave back, each
+   *  a chain of classBatch objects (first, last), handed to the next cache that needs a batch
+   *  without touching a span, so the lock is held for a few stores instead of a walk. Their
+   *  objects count as out of their spans (objectsOut), like objects in caches. 0: empty. */
+  parked0: u32;
+  parkedLast0: u32;
+  parked1: u32;
+  parkedLast1: u32;
 }
 
 // @ts-ignore: decorator
 @inline export function centralList(cls: u32): CentralFreeList {
-  return changetype<CentralFreeList>(heapBase + OFF_CENTRAL + (cls << 4));
+  return changetype<CentralFreeList>(heapBase + OFF_CENTRAL + (cls << 5));
 }
 
 function linkNonempty(c: CentralFreeList, s: Span): void {
@@ -139,4 +147,60 @@ export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
   store<u32>(chain, p);
   if (dropped) count(heapBase + OFF_REFUSALS + (<usize>Status.DOUBLE_FREE << 3), dropped);
   return i;
+}
+
+// ---- transfer cache (THREADS) -------------------------------------------------------------
+// REQUIRES the heap lock for all three.
+
+/** Parks the batch chain first..last (classBatch objects of class cls, linked through their
+ *  first word; last's link is not read). False if both slots are taken. */
+export function transferPark(cls: u32, first: u32, last: u32): bool {
+  const c = centralList(cls);
+  if (!c.parked0) {
+    c.parked0 = first;
+    c.parkedLast0 = last;
+  } else if (!c.parked1) {
+    c.parked1 = first;
+    c.parkedLast1 = last;
+  } else return false;
+  return true;
+}
+
+/** The last object of the chain transferTake returned last. */
+export let transferLast: u32 = 0;
+
+/** Takes a parked batch of class cls: its first object (its last in transferLast), or 0. */
+export function transferTake(cls: u32): u32 {
+  const c = centralList(cls);
+  let first = c.parked1;
+  if (first) {
+    transferLast = c.parkedLast1;
+    c.parked1 = 0;
+  } else {
+    first = c.parked0;
+    transferLast = c.parkedLast0;
+    c.parked0 = 0;
+  }
+  return first;
+}
+
+/** Objects parked in class cls's transfer cache. */
+export function parkedObjects(cls: u32): u32 {
+  const c = centralList(cls), n = classBatch(classToSize(cls));
+  return (c.parked0 ? n : 0) + (c.parked1 ? n : 0);
+}
+
+/** Hands every parked batch back to its spans (out of memory: spans they keep alive can then go
+ *  back to the page heap). */
+export function transferDrain(): void {
+  for (let cls: u32 = 1; cls < CLASS_COUNT; cls++) {
+    const c = centralList(cls), n = classBatch(classToSize(cls));
+    const slot = changetype<usize>(c) + offsetof<CentralFreeList>("parked0");
+    if (c.parked0) centralRelease(cls, n, slot);
+    c.parked0 = c.parked1;
+    c.parkedLast0 = c.parkedLast1;
+    c.parked1 = 0;
+    if (c.parked0) centralRelease(cls, n, slot);
+    c.parked0 = 0;
+  }
 }

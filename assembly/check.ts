@@ -4,8 +4,8 @@ import { PAGE_SHIFT, PAGE_SIZE, CLASS_COUNT, CACHE_BUDGET, HEADER_MAGIC } from "
 import { Span, SpanState, spanEnd } from "./span";
 import { pagemapGet } from "./pagemap";
 import { heapBase, heapHeader, HEAP_DEBUG } from "./header";
-import { classToSize, classSpanPages, classDivMagic } from "./sizeclasses";
-import { centralList, spanFreeMark } from "./central";
+import { classToSize, classSpanPages, classDivMagic, classBatch } from "./sizeclasses";
+import { centralList, spanFreeMark, CentralFreeList } from "./central";
 import { CacheHeader, CacheList } from "./threadcache";
 import { pageHeapStart, pageHeapEnd, pageHeapCheckLists, pageHeapIsSpare } from "./pageheap";
 import { POISON } from "./debug";
@@ -103,6 +103,8 @@ export function checkHeap(scratch: usize): Broken {
   if (r != Broken.NONE) return r;
   const c = checkCaches();
   if (c != Broken.NONE) return c;
+  const t = checkParked();
+  if (t != Broken.NONE) return t;
   return checkDuplicates();
 }
 
@@ -151,6 +153,33 @@ function isHandedOut(p: u32, cls: u32): bool {
   return s.state == SpanState.SMALL && s.cls == cls && p - s.start < s.carved && (p - s.start) % s.objSize == 0;
 }
 
+/** Each parked batch of the transfer cache (threads) is classBatch handed-out objects of its
+ *  class, and all batches together are no more than the objects out of its spans. */
+function checkParked(): Broken {
+  for (let cls: u32 = 1; cls < CLASS_COUNT; cls++) {
+    const c = centralList(cls), n = classBatch(classToSize(cls));
+    let total: u32 = 0;
+    for (let slot: u32 = 0; slot < 2; slot++) {
+      const first = parkedFirst(c, slot), last = load<u32>(changetype<usize>(c) + offsetof<CentralFreeList>("parkedLast0") + (slot << 3));
+      if (!first) continue;
+      let p = first;
+      for (let k: u32 = 1; k <= n; k++) {
+        if (!isHandedOut(p, cls)) return broken(Broken.CENTRAL, p);
+        if (k == n) { if (p != last) return broken(Broken.CENTRAL, changetype<usize>(c)); }
+        else p = load<u32>(p);
+      }
+      total += n;
+    }
+    if (total > c.objectsOut) return broken(Broken.CENTRAL, changetype<usize>(c));
+  }
+  return Broken.NONE;
+}
+
+// @ts-ignore: decorator
+@inline function parkedFirst(c: CentralFreeList, slot: u32): u32 {
+  return load<u32>(changetype<usize>(c) + offsetof<CentralFreeList>("parked0") + (slot << 3));
+}
+
 function checkCaches(): Broken {
   for (let c = heapHeader().caches; c; c = changetype<CacheHeader>(c).next) {
     let capacity: u32 = 0;
@@ -191,6 +220,14 @@ function forEachFreeObject(pass: u32): Broken {
       let n: u32 = 0;
       for (let p = list.head; p && ++n <= list.length; p = load<u32>(p)) {
         if (visit(p, pass, debug ? POISON : 0)) return broken(Broken.DUPLICATE, p);
+      }
+    }
+    const batch = classBatch(classToSize(cls));
+    for (let slot: u32 = 0; slot < 2; slot++) {
+      let p = parkedFirst(centralList(cls), slot);
+      for (let k: u32 = 0; p && k < batch; k++) {
+        if (visit(p, pass, 0)) return broken(Broken.DUPLICATE, p);
+        p = load<u32>(p);
       }
     }
   }

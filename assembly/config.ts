@@ -55,12 +55,12 @@ export const HEADER_BUILDING: u32 = 0x6D736100;
 export const OFF_REFUSALS: u32 = 160;
 export const OFF_PAGEHEAP: u32 = 256;
 export const OFF_FREE_LISTS: u32 = OFF_PAGEHEAP + 96;                // BIG_RUN+1 heads
-export const OFF_CENTRAL: u32 = 1024;                               // CLASS_COUNT lists x 16 B
+export const OFF_CENTRAL: u32 = 1024;                               // CLASS_COUNT lists x 32 B
 export const OFF_ROOT: u32 = 5120;                                  // ROOT_ENTRIES x u32
 // @ts-ignore: compile-time check
 if (OFF_FREE_LISTS + (BIG_RUN + 1) * 4 > OFF_CENTRAL) ERROR("free lists overlap the central lists");
 // @ts-ignore: compile-time check
-if (OFF_CENTRAL + CLASS_COUNT * 16 > OFF_ROOT) ERROR("central lists overlap the page map root");
+if (OFF_CENTRAL + CLASS_COUNT * 32 > OFF_ROOT) ERROR("central lists overlap the page map root");
 // @ts-ignore: compile-time check
 if (OFF_ROOT + ROOT_ENTRIES * 4 > PAGE_SIZE) ERROR("heap header must fit one page");
 

@@ -35,7 +35,8 @@
 // Threads (build/asmalloc.mt.wasm, config.ts THREADS): every worker instantiates this module on
 // one shared memory; each instance's globals give it its own cache, and the shared tiers run
 // under one futex-style lock in the heap header (lock.ts), taken once per batch, never on a fast
-// path. In the single-threaded build the lock compiles to nothing.
+// path; whole batches pass between caches through a transfer cache in the central list without
+// touching their spans. In the single-threaded build the lock compiles to nothing.
 //
 // Why: size classes + per-instance caches make the common case a few instructions with no shared
 // state; batches amortise the shared tiers; page-granular spans with a page map give headerless

@@ -4,7 +4,7 @@ import { PAGE_SIZE, CLASS_COUNT } from "./config";
 import { Span, SpanState, spanEnd } from "./span";
 import { pagemapGet } from "./pagemap";
 import { classToSize, classSpanPages } from "./sizeclasses";
-import { centralList } from "./central";
+import { centralList, parkedObjects } from "./central";
 import { cachedObjects } from "./stats";
 import { pageHeapStart, pageHeapEnd } from "./pageheap";
 
@@ -17,9 +17,10 @@ export function writeClassProfile(out: usize): void {
     const row = out + cls * CLASS_PROFILE_WORDS * 4;
     store<u32>(row, size);
     store<u32>(row, c.spans, 4);
-    store<u32>(row, c.objectsOut - cached, 8);
+    const parked = parkedObjects(cls);   // the transfer cache's (threads): central, free
+    store<u32>(row, c.objectsOut - cached - parked, 8);
     store<u32>(row, cached, 12);
-    store<u32>(row, c.objectsFree, 16);
+    store<u32>(row, c.objectsFree + parked, 16);
     store<u32>(row, classSpanPages(size), 20);
   }
 }

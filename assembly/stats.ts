@@ -5,7 +5,7 @@ import { PAGE_SHIFT, CLASS_COUNT, Status } from "./config";
 import * as F from "./statsfields";
 import { heapBase, heapHeader, refusals, HEAP_DEBUG } from "./header";
 import { classToSize } from "./sizeclasses";
-import { centralList } from "./central";
+import { centralList, parkedObjects } from "./central";
 import { CacheHeader, CacheList } from "./threadcache";
 import { pageHeapFreeBytes, pageHeapFreeRuns, pageHeapEnd } from "./pageheap";
 
@@ -31,9 +31,10 @@ export function writeStats(out: usize): void {
   let central: f64 = 0, cached: f64 = 0;
   for (let cls: u32 = 1; cls < CLASS_COUNT; cls++) {
     const c = centralList(cls), size = <f64>classToSize(cls), inCaches = cachedObjects(cls);
-    inUse += <f64>(c.objectsOut - inCaches) * size;
+    const parked = parkedObjects(cls);   // the transfer cache's: central, out of their spans
+    inUse += <f64>(c.objectsOut - inCaches - parked) * size;
     cached += <f64>inCaches * size;
-    central += <f64>c.objectsFree * size;
+    central += <f64>(c.objectsFree + parked) * size;
   }
   put(out, F.STAT_HEAP_BYTES, <f64>(pageHeapEnd() - <u32>heapBase));
   put(out, F.STAT_IN_USE_BYTES, inUse);

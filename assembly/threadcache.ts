@@ -1,8 +1,8 @@
 // ThreadCache: the front end, one per instance (Wasm globals are per instance, so each worker
 // has its own). A free list per class, no locks or atomics; list lengths adapt like TCMalloc's
 // max_length slow start, within a byte budget for the whole cache. See index.ts for the design.
-import { CLASS_COUNT, CACHE_BUDGET, CACHE_MAX_LENGTH, CACHE_MAX_OVERAGES } from "./config";
-import { centralFetch, centralRelease } from "./central";
+import { CLASS_COUNT, CACHE_BUDGET, CACHE_MAX_LENGTH, CACHE_MAX_OVERAGES, THREADS } from "./config";
+import { centralFetch, centralRelease, transferPark, transferTake, transferLast, transferDrain } from "./central";
 import { heapHeader } from "./header";
 import { classToSize, classBatch } from "./sizeclasses";
 import { allocMeta } from "./pageheap";
@@ -89,8 +89,16 @@ export function cacheFetchSlow(cls: u32): usize {
     if (list.maxLength + batch <= CACHE_MAX_LENGTH) growMaxLength(cls, batch);
   }
   lockHeap();
-  let got = centralFetch(cls, want, changetype<usize>(list));
+  let got: u32 = 0;
+  const first = THREADS && want == batch ? transferTake(cls) : 0;
+  const last = transferLast;
+  if (!first) got = centralFetch(cls, want, changetype<usize>(list));
   unlockHeap();
+  if (first) {   // a parked batch: ours now, spliced in without the lock
+    store<u32>(last, list.head);
+    list.head = first;
+    got = batch;
+  }
   if (!got && flushCacheForMemory()) {
     lockHeap();
     got = centralFetch(cls, 1, changetype<usize>(list));
@@ -127,6 +135,24 @@ export function cacheOverflowSlow(cls: u32): void {
 function release(cls: u32, n: u32): void {
   if (!n) return;
   const list = cacheList(cls);
+  if (THREADS && n == classBatch(classToSize(cls))) {
+    // a whole batch: parked in the transfer cache if there is room (the list is this
+    // instance's, so its end is found before taking the lock; a list shorter than counted
+    // goes the span way below)
+    let last = list.head;
+    for (let k: u32 = 1; k < n && last; k++) last = load<u32>(last);
+    if (last) {
+      const rest = load<u32>(last);
+      lockHeap();
+      const parked = transferPark(cls, list.head, last);
+      unlockHeap();
+      if (parked) {
+        list.head = rest;
+        list.room += n;
+        return;
+      }
+    }
+  }
   lockHeap();
   // bounded, and by what is really on the list: a list that a double free made cyclic or
   // miscounted cannot keep us here
@@ -171,6 +197,11 @@ function setMaxLength(cls: u32, to: u32): void {
 export function flushCacheForMemory(): bool {
   if (!cacheBase) return false;
   cacheFlush();
+  if (THREADS) {
+    lockHeap();
+    transferDrain();
+    unlockHeap();
+  }
   return true;
 }
 

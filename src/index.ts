@@ -113,7 +113,8 @@ export interface ClassProfileRow {
   inUse: number;
   /** free objects in this instance's cache */
   cached: number;
-  /** free objects in the spans (central lists) */
+  /** free objects in the central lists: in their spans, and (threads) whole batches parked in
+   *  the transfer cache */
   free: number;
   /** pages per span */
   spanPages: number;

@@ -91,6 +91,47 @@ describe("shared heaps: API", () => {
     expect(() => createHeapSync({ shared: true, maximumMemory: 1, heapBase: WASM_PAGE_SIZE, ...mt() })).toThrow(HeapError);
   });
 
+  it("transfer cache: whole batches one instance frees are parked and handed to the next that needs a batch; stats and check() count them", () => {
+    const a = sharedHeap();
+    const b = attachHeapSync(a.share());
+    // class 5 is 64 B (batch 32); its central list record (config.ts OFF_CENTRAL, 32 B per class)
+    // holds the two parked batches' first objects at +16 and +24
+    const parked = () => { const u = new Uint32Array(a.memory.buffer, a.base + 1024 + 5 * 32 + 16, 4); return [u[0], u[2]]; };
+    const ps = Array.from({ length: 1000 }, () => a.malloc(64));
+    for (const p of ps) b.free(p);
+    expect(parked().every((first) => ps.includes(first))).toBe(true);   // both slots hold b's frees
+    const row = a.classProfile().find((r) => r.size === 64)!;
+    expect(row.inUse).toBe(0);   // parked objects are central, not the program's
+    expect(a.stats().inUseBytes).toBe(0);
+    a.check();                   // walks the parked chains (handed-out objects, none twice)
+    const qs = Array.from({ length: 64 }, () => a.malloc(64));
+    expect(parked()).toEqual([0, 0]);   // a's misses took both batches whole
+    expect(new Set(qs).size).toBe(64);
+    for (const q of qs) b.free(q);
+    b.threadExit();
+    a.threadExit();
+    a.check();
+    expect(a.stats().inUseBytes).toBe(0);
+  });
+
+  it("transfer cache: out of memory hands parked batches back to their spans, so their pages can be reused", () => {
+    const a = sharedHeap({ maximumMemory: 48 });
+    const b = attachHeapSync(a.share());
+    const ps: number[] = [];
+    for (let i = 0; i < 20_000; i++) ps.push(a.malloc(64));
+    for (const p of ps) b.free(p);
+    b.threadExit();   // b's cache goes back too; what stays parked keeps spans alive
+    const big: number[] = [];
+    for (;;) {   // large blocks until memory is exhausted: that drains the transfer cache
+      try { big.push(a.malloc(256 * 1024)); } catch { break; }
+    }
+    a.check();
+    expect(a.stats().centralBytes).toBe(0);   // every span of 64 B objects went back
+    for (const p of big) a.free(p);
+    a.check();
+    expect(a.stats().inUseBytes).toBe(0);
+  });
+
   it("blocking: may be set explicitly; defaults to blocking outside a browser main thread", () => {
     const h = sharedHeap({ blocking: false });
     const g = attachHeapSync(h.share(), { blocking: true, inspector: false });
