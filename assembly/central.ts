@@ -150,20 +150,30 @@ export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
 }
 
 // ---- transfer cache (THREADS) -------------------------------------------------------------
-// REQUIRES the heap lock for all three.
+// REQUIRES the heap lock for all of these.
+
+/** Batches a class's transfer cache holds (slots parked0/parkedLast0, parked1/parkedLast1). */
+export const TRANSFER_SLOTS: u32 = 2;
+
+/** Address of transfer slot `slot` of c: the parked batch's first object, then (+4) its last. */
+// @ts-ignore: decorator
+@inline export function parkedSlot(c: CentralFreeList, slot: u32): usize {
+  return changetype<usize>(c) + offsetof<CentralFreeList>("parked0") + (<usize>slot << 3);
+}
 
 /** Parks the batch chain first..last (classBatch objects of class cls, linked through their
- *  first word; last's link is not read). False if both slots are taken. */
+ *  first word; last's link is not read). False if every slot is taken. */
 export function transferPark(cls: u32, first: u32, last: u32): bool {
   const c = centralList(cls);
-  if (!c.parked0) {
-    c.parked0 = first;
-    c.parkedLast0 = last;
-  } else if (!c.parked1) {
-    c.parked1 = first;
-    c.parkedLast1 = last;
-  } else return false;
-  return true;
+  for (let slot: u32 = 0; slot < TRANSFER_SLOTS; slot++) {
+    const at = parkedSlot(c, slot);
+    if (!load<u32>(at)) {
+      store<u32>(at, first);
+      store<u32>(at, last, 4);
+      return true;
+    }
+  }
+  return false;
 }
 
 /** The last object of the chain transferTake returned last. */
@@ -172,22 +182,23 @@ export let transferLast: u32 = 0;
 /** Takes a parked batch of class cls: its first object (its last in transferLast), or 0. */
 export function transferTake(cls: u32): u32 {
   const c = centralList(cls);
-  let first = c.parked1;
-  if (first) {
-    transferLast = c.parkedLast1;
-    c.parked1 = 0;
-  } else {
-    first = c.parked0;
-    transferLast = c.parkedLast0;
-    c.parked0 = 0;
+  for (let slot = TRANSFER_SLOTS; slot-- > 0; ) {
+    const at = parkedSlot(c, slot), first = load<u32>(at);
+    if (first) {
+      transferLast = load<u32>(at, 4);
+      store<u32>(at, 0);
+      return first;
+    }
   }
-  return first;
+  return 0;
 }
 
 /** Objects parked in class cls's transfer cache. */
 export function parkedObjects(cls: u32): u32 {
-  const c = centralList(cls), n = classBatch(classToSize(cls));
-  return (c.parked0 ? n : 0) + (c.parked1 ? n : 0);
+  const c = centralList(cls);
+  let batches: u32 = 0;
+  for (let slot: u32 = 0; slot < TRANSFER_SLOTS; slot++) if (load<u32>(parkedSlot(c, slot))) batches++;
+  return batches * classBatch(classToSize(cls));
 }
 
 /** Hands every parked batch back to its spans (out of memory: spans they keep alive can then go
@@ -195,12 +206,11 @@ export function parkedObjects(cls: u32): u32 {
 export function transferDrain(): void {
   for (let cls: u32 = 1; cls < CLASS_COUNT; cls++) {
     const c = centralList(cls), n = classBatch(classToSize(cls));
-    const slot = changetype<usize>(c) + offsetof<CentralFreeList>("parked0");
-    if (c.parked0) centralRelease(cls, n, slot);
-    c.parked0 = c.parked1;
-    c.parkedLast0 = c.parkedLast1;
-    c.parked1 = 0;
-    if (c.parked0) centralRelease(cls, n, slot);
-    c.parked0 = 0;
+    for (let slot: u32 = 0; slot < TRANSFER_SLOTS; slot++) {
+      const at = parkedSlot(c, slot);
+      if (!load<u32>(at)) continue;
+      centralRelease(cls, n, at);   // takes the batch's n objects; what it leaves in the slot is past the batch
+      store<u32>(at, 0);
+    }
   }
 }

@@ -5,7 +5,7 @@ import { Span, SpanState, spanEnd } from "./span";
 import { pagemapGet } from "./pagemap";
 import { heapBase, heapHeader, HEAP_DEBUG } from "./header";
 import { classToSize, classSpanPages, classDivMagic, classBatch } from "./sizeclasses";
-import { centralList, spanFreeMark, CentralFreeList } from "./central";
+import { centralList, spanFreeMark, parkedSlot, parkedObjects, TRANSFER_SLOTS } from "./central";
 import { CacheHeader, CacheList } from "./threadcache";
 import { pageHeapStart, pageHeapEnd, pageHeapCheckLists, pageHeapIsSpare } from "./pageheap";
 import { POISON } from "./debug";
@@ -154,30 +154,24 @@ function isHandedOut(p: u32, cls: u32): bool {
 }
 
 /** Each parked batch of the transfer cache (threads) is classBatch handed-out objects of its
- *  class, and all batches together are no more than the objects out of its spans. */
+ *  class, ending at the slot's last, and all batches together are no more than the objects out
+ *  of its spans. */
 function checkParked(): Broken {
   for (let cls: u32 = 1; cls < CLASS_COUNT; cls++) {
     const c = centralList(cls), n = classBatch(classToSize(cls));
-    let total: u32 = 0;
-    for (let slot: u32 = 0; slot < 2; slot++) {
-      const first = parkedFirst(c, slot), last = load<u32>(changetype<usize>(c) + offsetof<CentralFreeList>("parkedLast0") + (slot << 3));
-      if (!first) continue;
-      let p = first;
+    for (let slot: u32 = 0; slot < TRANSFER_SLOTS; slot++) {
+      const at = parkedSlot(c, slot);
+      let p = load<u32>(at);
+      if (!p) continue;
       for (let k: u32 = 1; k <= n; k++) {
         if (!isHandedOut(p, cls)) return broken(Broken.CENTRAL, p);
-        if (k == n) { if (p != last) return broken(Broken.CENTRAL, changetype<usize>(c)); }
-        else p = load<u32>(p);
+        if (k < n) p = load<u32>(p);
       }
-      total += n;
+      if (p != load<u32>(at, 4)) return broken(Broken.CENTRAL, changetype<usize>(c));
     }
-    if (total > c.objectsOut) return broken(Broken.CENTRAL, changetype<usize>(c));
+    if (parkedObjects(cls) > c.objectsOut) return broken(Broken.CENTRAL, changetype<usize>(c));
   }
   return Broken.NONE;
-}
-
-// @ts-ignore: decorator
-@inline function parkedFirst(c: CentralFreeList, slot: u32): u32 {
-  return load<u32>(changetype<usize>(c) + offsetof<CentralFreeList>("parked0") + (slot << 3));
 }
 
 function checkCaches(): Broken {
@@ -223,8 +217,8 @@ function forEachFreeObject(pass: u32): Broken {
       }
     }
     const batch = classBatch(classToSize(cls));
-    for (let slot: u32 = 0; slot < 2; slot++) {
-      let p = parkedFirst(centralList(cls), slot);
+    for (let slot: u32 = 0; slot < TRANSFER_SLOTS; slot++) {
+      let p = load<u32>(parkedSlot(centralList(cls), slot));
       for (let k: u32 = 0; p && k < batch; k++) {
         if (visit(p, pass, 0)) return broken(Broken.DUPLICATE, p);
         p = load<u32>(p);
