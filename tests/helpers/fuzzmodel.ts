@@ -5,8 +5,8 @@
 // validation stands in front of the allocator. After every operation: nothing trapped (a trap
 // would throw out of the wasm call), every bad call was refused with a failure return and
 // counted in stats exactly once, check() is clean and every live good block keeps its pattern.
-import { Status, PAGE_SIZE, MAX_SMALL_SIZE, WASM_PAGE_SIZE, type AsmallocExports, type HeapStats } from "../../src/index.js";
-import { Shadow, Patterns, describe, checkReturned, trackBlock, pickLive, releaseChecked, type Block, type BlockModel } from "./shadow.js";
+import { Status, PAGE_SIZE, MAX_SMALL_SIZE, WASM_PAGE_SIZE, type HeapStats } from "../../src/index.js";
+import { ModelBase, Patterns, describe, checkReturned, trackBlock, pickLive, releaseChecked, type Block } from "./shadow.js";
 import type { TestHeap } from "./heaps.js";
 
 /** Good operations. */
@@ -34,42 +34,21 @@ export const FUZZ_MAX_PAGES = 512;
 
 const VIA = ["free", "realloc", "usable_size"] as const;
 
-export class FuzzModel {
-  readonly shadow = new Shadow();
-  readonly patterns: Patterns;
-  private readonly x: AsmallocExports;
-  private readonly slot: number;
+export class FuzzModel extends ModelBase {
   /** addresses of blocks freed by good frees (and not handed out again since), oldest first */
   private freed: { ptr: number; size: number }[] = [];
   private expectBadPointer = 0;
   private expectFailedAllocs = 0;
-  private readonly history: string[] = [];
   private step = 0;
   /** counts of what ran, by kind (and refusals by status name) */
   readonly counts: Record<string, number> = {};
 
-  constructor(readonly heap: TestHeap, seed: number, readonly options: FuzzOptions = {}) {
-    this.x = heap.exports;
-    this.patterns = Patterns.shared(seed, FUZZ_MAX_SIZE);
-    this.slot = this.x.malloc(16) >>> 0;
-    if (!this.slot) throw new Error("fuzz: malloc(16) for the memptr slot failed");
+  constructor(heap: TestHeap, seed: number, readonly options: FuzzOptions = {}) {
+    super(heap, seed, FUZZ_MAX_SIZE, "fuzz");
   }
 
-  private get mem(): ArrayBuffer { return this.heap.memory.buffer as ArrayBuffer; }
-
-  /** This model as the shared block checks (shadow.ts) see it. */
-  private get blocks(): BlockModel {
-    return { shadow: this.shadow, patterns: this.patterns, exports: this.x, base: this.heap.base, memory: this.mem,
-      fail: (msg: string) => this.fail(msg) };
-  }
-
-  private fail(msg: string): never {
-    throw new Error(`fuzz step #${this.step} (${this.heap.debug ? "debug" : "release"}): ${msg}\nlast ops:\n  ${this.history.slice(-16).join("\n  ")}`);
-  }
-
-  private note(s: string): void {
-    this.history.push(s);
-    if (this.history.length > 64) this.history.splice(0, 32);
+  protected fail(msg: string): never {
+    throw new Error(`fuzz step #${this.step} (${this.heap.debug ? "debug" : "release"}): ${msg}\nlast ops:\n  ${this.lastOps(16)}`);
   }
 
   private count(what: string): void { this.counts[what] = (this.counts[what] ?? 0) + 1; }

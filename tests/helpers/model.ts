@@ -3,8 +3,7 @@
 // fast-check-generated op arrays (shrinkable). After each operation the result is checked
 // against the Shadow model; stats and all contents are checked periodically.
 import { roundedSize, sizeToClass, MAX_SMALL_SIZE, CLASS_SIZES, PAGE_SIZE, Status } from "../../src/index.js";
-import type { AsmallocExports } from "../../src/index.js";
-import { Shadow, Patterns, describe, checkReturned, trackBlock, pickLive, releaseChecked, type Block, type BlockModel } from "./shadow.js";
+import { ModelBase, Patterns, describe, checkReturned, trackBlock, pickLive, releaseChecked, type Block } from "./shadow.js";
 import type { TestHeap } from "./heaps.js";
 import { Rng } from "./rng.js";
 
@@ -65,39 +64,17 @@ export interface ModelOptions {
 /** Counts of what a run did, for the test log. */
 export interface ModelSummary { ops: number; byKind: Record<string, number>; maxLive: number; maxHeapBytes: number }
 
-export class Model {
-  readonly shadow = new Shadow();
-  readonly patterns: Patterns;
-  private readonly x: AsmallocExports;
-  /** a block the program owns, where posix_memalign stores its result */
-  private readonly slot: number;
+export class Model extends ModelBase {
   expectedBadFrees = 0;
-  private readonly history: string[] = [];
   private opIndex = 0;
   readonly summary: ModelSummary = { ops: 0, byKind: {}, maxLive: 0, maxHeapBytes: 0 };
 
-  constructor(readonly heap: TestHeap, seed: number, readonly options: ModelOptions = {}) {
-    this.x = heap.exports;
-    this.patterns = Patterns.shared(seed, MAX_SIZE);
-    this.slot = this.x.malloc(16) >>> 0;
-    if (!this.slot) throw new Error("model: malloc(16) for the memptr slot failed");
+  constructor(heap: TestHeap, seed: number, readonly options: ModelOptions = {}) {
+    super(heap, seed, MAX_SIZE, "model");
   }
 
-  private get mem(): ArrayBuffer { return this.heap.memory.buffer as ArrayBuffer; }
-
-  /** This model as the shared block checks (shadow.ts) see it. */
-  private get blocks(): BlockModel {
-    return { shadow: this.shadow, patterns: this.patterns, exports: this.x, base: this.heap.base, memory: this.mem,
-      fail: (msg: string) => this.fail(msg) };
-  }
-
-  private fail(msg: string): never {
-    throw new Error(`op #${this.opIndex}: ${msg}\nlast ops:\n  ${this.history.slice(-12).join("\n  ")}`);
-  }
-
-  private note(s: string): void {
-    this.history.push(s);
-    if (this.history.length > 64) this.history.splice(0, 32);
+  protected fail(msg: string): never {
+    throw new Error(`op #${this.opIndex}: ${msg}\nlast ops:\n  ${this.lastOps(12)}`);
   }
 
   /** Checks a block the allocator just returned, fills it, adds it to the model. */

@@ -2,9 +2,10 @@
 // block is checked against its neighbours for overlap (an interval set), plus fill patterns that
 // are written and compared natively (Buffer.equals), so whole blocks of up to 1 MiB are checked.
 
-/** A live block as the model knows it. */
 import type { AsmallocExports } from "../../src/index.js";
+import type { TestHeap } from "./heaps.js";
 
+/** A live block as the model knows it. */
 export interface Block {
   ptr: number;
   /** bytes the program asked for (the bytes it may use and that the pattern covers) */
@@ -188,4 +189,42 @@ export function releaseChecked(m: BlockModel, b: Block): void {
   m.shadow.remove(b.ptr);
   const st = m.exports.free_checked(b.ptr);
   if (st !== 0) m.fail(`free(${describe(b)}) refused with ${st}`);
+}
+
+/** What Model and FuzzModel share: the heap's raw exports, the shadow of its live blocks and
+ *  their fill patterns, a block the program owns (where posix_memalign stores its result) and
+ *  the recent operations for failure messages. Each says how its failures read. */
+export abstract class ModelBase {
+  readonly shadow = new Shadow();
+  readonly patterns: Patterns;
+  protected readonly x: AsmallocExports;
+  protected readonly slot: number;
+  private readonly history: string[] = [];
+
+  constructor(readonly heap: TestHeap, seed: number, maxSize: number, who: string) {
+    this.x = heap.exports;
+    this.patterns = Patterns.shared(seed, maxSize);
+    this.slot = this.x.malloc(16) >>> 0;
+    if (!this.slot) throw new Error(`${who}: malloc(16) for the memptr slot failed`);
+  }
+
+  protected get mem(): ArrayBuffer { return this.heap.memory.buffer as ArrayBuffer; }
+
+  /** This model as the shared block checks see it. */
+  protected get blocks(): BlockModel {
+    return { shadow: this.shadow, patterns: this.patterns, exports: this.x, base: this.heap.base, memory: this.mem,
+      fail: (msg: string) => this.fail(msg) };
+  }
+
+  protected abstract fail(msg: string): never;
+
+  protected note(s: string): void {
+    this.history.push(s);
+    if (this.history.length > 64) this.history.splice(0, 32);
+  }
+
+  /** The last `n` operations noted, one per line, for a failure message. */
+  protected lastOps(n: number): string {
+    return this.history.slice(-n).join("\n  ");
+  }
 }
