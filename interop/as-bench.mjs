@@ -5,16 +5,11 @@
 // Defaults: 5 rounds of 2000 records, 5 runs each, interleaved, a fresh instance per run;
 // JSON to bench/out/as-json.json. Time: wall clock of run(); peak: memory.buffer.byteLength.
 // Needs npm run build (dist/, build/asmalloc.wasm).
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join, dirname } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { buildAs, root } from "./build.mjs";
+import { arg, summarizeRuns, printRuns, writeResult } from "./runs.mjs";
 import { instantiateWithHeap, loadAsmallocModule } from "../dist/src/interop.js";
-
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
 function readResult(exports, memory) {
   const ptr = exports.result() >>> 0, len = exports.resultLength();
@@ -59,13 +54,7 @@ export async function compareJson({ rounds = 20, records = 2000, runs = 5, log =
       if (res.checksum !== ref.checksum || res.text !== ref.text) throw new Error(`${kind}: output differs from TLSF's`);
     }
   }
-  const summary = (kind) => ({
-    medianMs: median(results[kind].map((r) => r.ms)),
-    minMs: Math.min(...results[kind].map((r) => r.ms)),
-    peakBytes: Math.max(...results[kind].map((r) => r.peakBytes)),
-    runsMs: results[kind].map((r) => +r.ms.toFixed(2)),
-  });
-  const a = summary("asmalloc"), t = summary("tlsf");
+  const a = summarizeRuns(results.asmalloc), t = summarizeRuns(results.tlsf);
   return { workload: "interop/as/json.ts", rounds, records, runs, checksum: ref.checksum.toString(16),
     identicalOutput: true, asmalloc: a, tlsf: t, timeRatio: a.medianMs / t.medianMs, peakRatio: a.peakBytes / t.peakBytes,
     floors: { timeRatioBelow: 1.0 } };
@@ -76,13 +65,8 @@ if (process.argv[1] === new URL(import.meta.url).pathname) {
   const jsonFile = arg("--json", join(root, "bench/out/as-json.json"));
   console.log(`AssemblyScript JSON round trip, ${rounds} rounds x ${records} records, ${runs} runs each (median)`);
   const r = await compareJson({ rounds, records, runs });
-  const row = (name, s) => `| ${name.padEnd(18)} | ${s.medianMs.toFixed(1).padStart(10)} | ${s.minMs.toFixed(1).padStart(8)} | ${(s.peakBytes / 2 ** 20).toFixed(2).padStart(10)} |`;
-  console.log("\n| runtime            | median ms  | min ms   | peak MiB   |\n|--------------------|-----------:|---------:|-----------:|");
-  console.log(row("asmalloc + itcms", r.asmalloc));
-  console.log(row("TLSF + itcms", r.tlsf));
+  printRuns("runtime", [["asmalloc + itcms", r.asmalloc], ["TLSF + itcms", r.tlsf]]);
   console.log(`\nasmalloc/TLSF: time ${r.timeRatio.toFixed(3)}x (floor < 1.0: ${r.timeRatio < 1 ? "met" : "MISSED"}), ` +
     `peak memory ${r.peakRatio.toFixed(3)}x; outputs identical (checksum ${r.checksum})`);
-  mkdirSync(dirname(jsonFile), { recursive: true });
-  writeFileSync(jsonFile, JSON.stringify({ ...r, date: new Date().toISOString(), node: process.version }, null, 2) + "\n");
-  console.log(`wrote ${jsonFile}`);
+  writeResult(jsonFile, r);
 }

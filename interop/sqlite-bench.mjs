@@ -7,18 +7,13 @@
 // Peak memory: memory.buffer.byteLength after the run (linear memory never shrinks), which for
 // asmalloc includes its own metadata since it lives in the same memory.
 // Needs npm run build (dist/, build/asmalloc.wasm) and clang for wasm32-wasi.
-import { mkdirSync, writeFileSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
 import { buildSqlite, root, haveWasiClang } from "./build.mjs";
+import { arg, summarizeRuns, printRuns, writeResult } from "./runs.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
-
-const arg = (name, dflt) => {
-  const i = process.argv.indexOf(name);
-  return i > 0 ? process.argv[i + 1] : dflt;
-};
 
 /** Runs one build once, in a fresh process (interop/sqlite-run.mjs); returns
  *  { ms, peakBytes, output, exitCode }. */
@@ -30,7 +25,6 @@ export async function runSqlite(kind, file, rows) {
   return { ...JSON.parse(last), output: r.stdout };
 }
 
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2; };
 
 /** Runs both builds `runs` times each, interleaved. Throws if any outputs differ. */
 export async function compareSqlite({ rows = 100000, runs = 5, log = console.log } = {}) {
@@ -50,13 +44,7 @@ export async function compareSqlite({ rows = 100000, runs = 5, log = console.log
       if (res.output !== reference) throw new Error(`${kind} output differs:\n${res.output}\n--- dlmalloc:\n${reference}`);
     }
   }
-  const summary = (kind) => ({
-    medianMs: median(results[kind].map((r) => r.ms)),
-    minMs: Math.min(...results[kind].map((r) => r.ms)),
-    peakBytes: Math.max(...results[kind].map((r) => r.peakBytes)),
-    runsMs: results[kind].map((r) => +r.ms.toFixed(2)),
-  });
-  const a = summary("asmalloc"), d = summary("dlmalloc");
+  const a = summarizeRuns(results.asmalloc), d = summarizeRuns(results.dlmalloc);
   return {
     workload: "interop/sqlite/driver.c", sqlite: "3.51.1 (better-sqlite3@12.5.0)", rows, runs,
     checksum: /checksum (\w+)/.exec(reference)?.[1], identicalOutput: true, output: reference,
@@ -73,14 +61,9 @@ if (process.argv[1] === new URL(import.meta.url).pathname) {
   console.log(`SQLite workload, ${rows} rows, ${runs} runs each (median)`);
   const r = await compareSqlite({ rows, runs });
   process.stdout.write(r.output);
-  const row = (name, s) => `| ${name.padEnd(8)} | ${s.medianMs.toFixed(1).padStart(10)} | ${s.minMs.toFixed(1).padStart(8)} | ${(s.peakBytes / 2 ** 20).toFixed(2).padStart(10)} |`;
-  console.log("\n| build    | median ms  | min ms   | peak MiB   |\n|----------|-----------:|---------:|-----------:|");
-  console.log(row("asmalloc", r.asmalloc));
-  console.log(row("dlmalloc", r.dlmalloc));
+  printRuns("build", [["asmalloc", r.asmalloc], ["dlmalloc", r.dlmalloc]]);
   console.log(`\nasmalloc/dlmalloc: time ${r.timeRatio.toFixed(3)}x (floor <= 1.0: ${r.timeRatio <= 1 ? "met" : "MISSED"}), ` +
     `peak memory ${r.peakRatio.toFixed(3)}x (floor <= 1.1: ${r.peakRatio <= 1.1 ? "met" : "MISSED"}); outputs identical`);
-  mkdirSync(dirname(jsonFile), { recursive: true });
   const { output, ...json } = r;
-  writeFileSync(jsonFile, JSON.stringify({ ...json, date: new Date().toISOString(), node: process.version }, null, 2) + "\n");
-  console.log(`wrote ${jsonFile}`);
+  writeResult(jsonFile, json);
 }
