@@ -91,11 +91,10 @@ export function cacheFetchSlow(cls: u32): usize {
   lockHeap();
   let got: u32 = 0;
   const first = THREADS && want == batch ? transferTake(cls) : 0;
-  const last = transferLast;
   if (!first) got = centralFetch(cls, want, changetype<usize>(list));
   unlockHeap();
-  if (first) {   // a parked batch: ours now, spliced in without the lock
-    store<u32>(last, list.head);
+  if (first) {   // a parked batch: ours now, spliced in without the lock (transferLast is this instance's)
+    store<u32>(transferLast, list.head);
     list.head = first;
     got = batch;
   }
