@@ -7,7 +7,7 @@ import { heapBase, heapHeader, HEAP_DEBUG } from "./header";
 import { classToSize, classSpanPages, classDivMagic, classBatch } from "./sizeclasses";
 import { centralList, spanFreeMark, parkedSlot, parkedObjects, TRANSFER_SLOTS } from "./central";
 import { CacheHeader, CacheList } from "./threadcache";
-import { pageHeapStart, pageHeapEnd, pageHeapCheckLists, pageHeapIsSpare } from "./pageheap";
+import { pageHeapStart, pageHeapEnd, pageHeapCheckLists, pageHeapIsSpare, pageHeapOverlapsMeta } from "./pageheap";
 import { POISON } from "./debug";
 
 /** What check() found broken (0: nothing). */
@@ -15,7 +15,7 @@ export const enum Broken {
   NONE = 0,
   /** the header's magic or base is wrong */
   HEADER = 1,
-  /** spans overlap, are empty, or run past the heap */
+  /** spans overlap (each other or metadata), are empty, or run past the heap */
   TILING = 2,
   /** a page of an in-use span, or an end page of a free one, does not map to its span */
   PAGEMAP = 3,
@@ -67,7 +67,7 @@ export function checkHeap(scratch: usize): Broken {
       prevFree = false;
       continue;
     }
-    if (!s.npages || spanEnd(s) > end || spanEnd(s) <= a) return broken(Broken.TILING, raw);
+    if (!s.npages || spanEnd(s) > end || spanEnd(s) <= a || pageHeapOverlapsMeta(a, spanEnd(s), raw)) return broken(Broken.TILING, raw);
     if (s.carved && s.state != SpanState.SMALL) return broken(Broken.SPAN_OBJECTS, raw);   // free() would take its pages
     if (s.state == SpanState.FREE) {
       if (prevFree) return broken(Broken.COALESCE, raw);

@@ -147,6 +147,9 @@ function deleteSpan(s: Span): void {
   ph.recycle = changetype<u32>(s);
 }
 
+/** Span records a split may take (carve: the split-off span; an aligned block: its lead). */
+const SPLIT_RECORDS: u32 = 2;
+
 /** Makes sure `n` span records can be had without touching memory: splits may then never fail. */
 function reserveSpans(n: u32): bool {
   // Keep a page-map leaf's worth in the arena too: growing memory then finds its metadata here
@@ -259,7 +262,9 @@ function addMemory(start: u32, end: u32, zeroed: bool, metaBytes: u32): bool {
   for (let r = start >> REGION_SHIFT; r <= (end - 1) >> REGION_SHIFT; r++) {
     if (!pagemapHasLeaf(r << REGION_SHIFT)) leaves++;
   }
-  const need = metaBytes + leaves * LEAF_BYTES + SPAN_BYTES;   // the record of a new top run
+  // the record of a new top run, and the records pageHeapAlloc reserved before it grew memory:
+  // a split of the new top run must not find the arena empty and refill it from that very run
+  const need = metaBytes + leaves * LEAF_BYTES + (1 + SPLIT_RECORDS) * SPAN_BYTES;
   let cursor = start;
   if (ph.metaEnd - ph.metaCursor < need) {
     const chunk = metaChunkPages(need) << PAGE_SHIFT;
@@ -337,7 +342,7 @@ export function pageHeapAlloc(npages: u32, state: SpanState, atTop: bool = false
       return s;
     }
   }
-  if (!reserveSpans(2)) return null;   // first: it may take metadata from any free run
+  if (!reserveSpans(SPLIT_RECORDS)) return null;   // first: it may take metadata from any free run
   const top = changetype<Span>(ph.top);
   let run = atTop && top && top.npages >= npages ? top : findRun(npages);
   if (!run) run = takeTop(npages);
@@ -370,7 +375,7 @@ export function pageHeapAllocAligned(npages: u32, alignBytes: u32, state: SpanSt
   if (!s) return null;
   const lead = ((alignBytes - (s.start & (alignBytes - 1))) & (alignBytes - 1)) >> PAGE_SHIFT;
   if (lead) {   // hand the leading pages back
-    if (!reserveSpans(2)) { pageHeapFree(s); return null; }
+    if (!reserveSpans(SPLIT_RECORDS)) { pageHeapFree(s); return null; }
     const head = newSpan(s.start, lead, state);
     s.start += lead << PAGE_SHIFT;
     s.npages -= lead;
@@ -506,6 +511,12 @@ export function pageHeapShrink(s: Span, npages: u32): void {
 export function pageHeapFindSpan(addr: u32): Span | null {
   if (!changetype<usize>(ph) || addr >= ph.end || addr < ph.start) return null;
   return findSpan(addr, ph.start);
+}
+
+/** Does [start, end) overlap the metadata arena's unused bytes, or hold span record s?
+ *  (Metadata lives outside every span: check() asks this of each span.) */
+export function pageHeapOverlapsMeta(start: u32, end: u32, s: usize): bool {
+  return (start < ph.metaEnd && ph.metaCursor < end) || (s >= start && s < end);
 }
 
 export function pageHeapFreeBytes(): u32 { return ph.freePages << PAGE_SHIFT; }

@@ -2,6 +2,7 @@
 // sharing a process with per-run stdout files crashed Node 20 (segfault) after a few runs, so
 // each run gets a fresh process. Usage: node sqlite-run.mjs asmalloc|dlmalloc file.wasm rows
 // The program's output goes to stdout; the last stderr line is JSON { ms, peakBytes, exitCode }.
+// ASMALLOC_WASM=file runs the asmalloc build on that allocator module instead of build/asmalloc.wasm.
 // A warm-up run (rows/20, output to /dev/null) first lets V8 tier the code up, as in a long-
 // running host; only the second run is timed.
 import { readFileSync, openSync } from "node:fs";
@@ -11,7 +12,7 @@ import { instantiateWithHeap, loadAsmallocModule } from "../dist/src/interop.js"
 const [kind, file, rowsArg] = process.argv.slice(2);
 const rows = Number(rowsArg);
 const module = await WebAssembly.compile(readFileSync(file));
-const asmalloc = await loadAsmallocModule();
+const asmalloc = await loadAsmallocModule(process.env.ASMALLOC_WASM);
 const devnull = openSync("/dev/null", "w");
 
 async function once(n, stdout) {

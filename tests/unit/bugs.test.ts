@@ -44,4 +44,42 @@ describe("allocator bugs found by the suite (fixed)", () => {
     expect(h.stats().inUseBytes).toBe(0);
     expect(u(x.malloc(1 << 20)), `stats ${JSON.stringify(h.stats())}`).not.toBe(0);
   });
+
+  // BUG 4 (found replaying the python trace at heap base 2 MiB with a trial size-class table):
+  // memory growth that needs a new page-map leaf could leave the metadata arena with no span
+  // record for the split that follows it. pageHeapAlloc reserves two records (reserveSpans), then
+  // may grow memory; addMemory kept the arena when it held the leaf and the new top run's record,
+  // leaving 0 bytes; carve() then took its record with allocMeta, which refilled the arena from
+  // the bottom of the top run it was splitting, and handed the same page out as a span: a span
+  // record inside its own span, overwritten by its first object (check() then reports CENTRAL,
+  // and a later malloc traps in centralFetch). White-box: heaps just below an 8 MiB region have
+  // their top run used up by large blocks; where memory then ends exactly at the region, the
+  // arena is set to hold just a leaf and a record (PageHeap.metaCursor: heap header + 256 + 16)
+  // and 1-page spans are allocated: the first needs memory past the region, hence a leaf.
+  it("BUG: a growth that adds a page-map leaf leaves the records its split needs", () => {
+    const LEAF_BYTES = 4096, SPAN_BYTES = 48, REGION = 8 << 20;
+    const END = 4, TOP = 8, RECYCLE = 12, META_CURSOR = 16, META_END = 20;
+    let scenarios = 0;
+    for (let k = 1; k <= 32; k++) {
+      const memory = new WebAssembly.Memory({ initial: REGION / 65536 - k });
+      const h = makeHeap("release", { memory, heapBase: REGION - k * 65536 }), x = h.exports;
+      const words = (): Uint32Array => new Uint32Array(memory.buffer);
+      const ph = (field: number): number => words()[(h.base + 256 + field) >> 2];
+      for (let i = 0; i < 4 && ph(TOP); i++) expect(u(x.malloc(words()[(ph(TOP) + 4) >> 2] * 8192))).not.toBe(0);
+      if (ph(TOP) || ph(RECYCLE) || ph(END) != REGION || ph(META_END) - ph(META_CURSOR) < LEAF_BYTES + SPAN_BYTES) continue;
+      scenarios++;
+      words()[(h.base + 256 + META_CURSOR) >> 2] = ph(META_END) - (LEAF_BYTES + SPAN_BYTES);
+      const blocks: [number, number][] = [];
+      for (let i = 0; i < 100; i++) {
+        const p = u(x.malloc(7680));
+        expect(p).not.toBe(0);
+        new Uint8Array(memory.buffer, p, 7680).fill(i);
+        blocks.push([p, i]);
+      }
+      expect(ph(END)).toBeGreaterThan(REGION);
+      for (const [p, v] of blocks) expect(new Uint8Array(memory.buffer, p, 7680).every((b) => b === v), `block at ${p}`).toBe(true);
+      h.check();
+    }
+    expect(scenarios, "no heap ended exactly at the region with its top run used up").toBeGreaterThan(0);
+  });
 });
