@@ -19,7 +19,8 @@
 // Allocation, malloc(n):
 //   1. n <= 64 KiB: class = sizeToClass(n) (shifts, no table); pop the cache's list. Done: this
 //      is the fast path, a leaf (malloc.ts).
-//   2. Cache miss: fetch a batch from the class's central list (cacheFetchSlow).
+//   2. Cache miss: fetch a batch from the class's central list (cacheFetchSlow), a span's
+//      objects in address order (its free list relinked so first, when objects came back to it).
 //   3. Central list empty: a new span of the class's page count from the page heap.
 //   4. Page heap: a spare that fits (large blocks), else best-fit free run, else the top run,
 //      else (spares released first) memory.grow.

@@ -9,8 +9,7 @@ import { lockHeap, unlockHeap } from "./lock";
 import { flushCacheForMemory } from "./threadcache";
 
 /** Pages for `bytes`, or 0 when the rounding overflows 32 bits. */
-// @ts-ignore: decorator
-@inline export function pagesFor(bytes: u64): u32 {
+export function pagesFor(bytes: u64): u32 {
   const n = (bytes + PAGE_SIZE - 1) >> PAGE_SHIFT;
   return n > 0xFFFFFFFF >> PAGE_SHIFT ? 0 : <u32>n;
 }

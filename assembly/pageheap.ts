@@ -32,8 +32,6 @@ import { count } from "./lock";
   freeRuns: u32;
   /** Spans: the SPARES large blocks freed last, kept whole (SPARE); 0 where none */
   spare0: u32; spare1: u32; spare2: u32; spare3: u32;
-  /** bit n set <=> free list n is non-empty, n in 1..BIG_RUN */
-  bits0: u32; bits1: u32; bits2: u32; bits3: u32; bits4: u32;
 }
 
 let ph: PageHeap = changetype<PageHeap>(0);
@@ -51,10 +49,6 @@ if (offsetof<PageHeap>() > OFF_FREE_LISTS - OFF_PAGEHEAP) ERROR("PageHeap overla
 // @ts-ignore: decorator
 @inline function listHead(n: u32): usize {
   return changetype<usize>(ph) - OFF_PAGEHEAP + OFF_FREE_LISTS + (min<u32>(n, BIG_RUN) << 2);
-}
-// @ts-ignore: decorator
-@inline function bitsWord(i: u32): usize {
-  return changetype<usize>(ph) + offsetof<PageHeap>("bits0") + (i << 2);
 }
 // @ts-ignore: decorator
 @inline function bytesToPages(bytes: u32): u32 {
@@ -179,8 +173,6 @@ function pushFree(s: Span): void {
   s.prev = 0;
   if (first) changetype<Span>(first).prev = changetype<u32>(s);
   store<u32>(head, changetype<u32>(s));
-  const w = bitsWord(n >> 5);
-  store<u32>(w, load<u32>(w) | (1 << (n & 31)));
 }
 
 function unlinkFree(s: Span): void {
@@ -192,32 +184,24 @@ function unlinkFree(s: Span): void {
   }
   const n = min<u32>(s.npages, BIG_RUN);
   if (s.prev) changetype<Span>(s.prev).next = s.next;
-  else {
-    store<u32>(listHead(n), s.next);
-    if (!s.next) {
-      const w = bitsWord(n >> 5);
-      store<u32>(w, load<u32>(w) & ~(1 << (n & 31)));
-    }
-  }
+  else store<u32>(listHead(n), s.next);
   if (s.next) changetype<Span>(s.next).prev = s.prev;
 }
 
-/** The smallest free run of at least npages on the lists (not the top run), or null. */
+/** The smallest free run of at least npages on the lists (not the top run), or null.
+ *  The lists below BIG_RUN are exact, so the first non-empty one at or above npages holds a
+ *  best fit (a scan of at most 128 heads: runs are taken when spans are made, not per object). */
 function findRun(npages: u32): Span | null {
-  for (let n = min<u32>(npages, BIG_RUN); n <= BIG_RUN; ) {
-    // next non-empty list at or above n, from the bitmap
-    const word = load<u32>(bitsWord(n >> 5)) & (<u32>-1 << (n & 31));
-    if (!word) { n = (n | 31) + 1; continue; }
-    n = (n & ~31) + ctz<u32>(word);
-    if (n < BIG_RUN) return changetype<Span>(load<u32>(listHead(n)));
-    // runs of BIG_RUN pages or more: best fit, lowest address on ties
-    let best: Span | null = null;
-    for (let s = changetype<Span>(load<u32>(listHead(BIG_RUN))); s; s = changetype<Span>(s.next)) {
-      if (s.npages >= npages && (!best || s.npages < best.npages || (s.npages == best.npages && s.start < best.start))) best = s;
-    }
-    return best;
+  for (let n = npages; n < BIG_RUN; n++) {
+    const first = load<u32>(listHead(n));
+    if (first) return changetype<Span>(first);
   }
-  return null;
+  // runs of BIG_RUN pages or more: best fit
+  let best: Span | null = null;
+  for (let s = changetype<Span>(load<u32>(listHead(BIG_RUN))); s; s = changetype<Span>(s.next)) {
+    if (s.npages >= npages && (!best || s.npages < best.npages)) best = s;
+  }
+  return best;
 }
 
 // ---- growth -------------------------------------------------------------------------------
@@ -525,8 +509,8 @@ export function pageHeapStart(): u32 { return ph.start; }
 export function pageHeapEnd(): u32 { return ph.end; }
 
 /** Checks the free lists against the page map walk's totals (see check.ts): every run on list
- *  n is FREE, not the top, of min(npages, BIG_RUN) == n, doubly linked; the bitmap says which
- *  lists are non-empty; runs and pages add up. Returns the first bad record, 0 if none, or
+ *  n is FREE, not the top, of min(npages, BIG_RUN) == n, doubly linked; runs and pages add
+ *  up. Returns the first bad record, 0 if none, or
  *  1 when the totals disagree. */
 export function pageHeapCheckLists(runsSeen: u32, pagesSeen: u32): usize {
   if (runsSeen != ph.freeRuns || pagesSeen != ph.freePages) return 1;
@@ -535,8 +519,6 @@ export function pageHeapCheckLists(runsSeen: u32, pagesSeen: u32): usize {
   let listed: u32 = 0;
   for (let n: u32 = 1; n <= BIG_RUN; n++) {
     const first = load<u32>(listHead(n));
-    const bit = (load<u32>(bitsWord(n >> 5)) >> (n & 31)) & 1;
-    if ((first != 0) != (bit != 0)) return listHead(n);
     let prev: u32 = 0;
     for (let s = changetype<Span>(first); s; s = changetype<Span>(s.next)) {
       if (s.state != SpanState.FREE || changetype<u32>(s) == ph.top || min<u32>(s.npages, BIG_RUN) != n ||

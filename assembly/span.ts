@@ -46,7 +46,10 @@ export const enum SpanState {
   /** SMALL: objects out of the span (in caches or in use); LARGE: requested bytes */
   allocated: u32;
   /** SMALL: size class and its object size and divMagic (copied here: one cache line per free) */
-  cls: u32;
+  cls: u16;
+  /** SMALL: 1 when centralFetch need not put the free list in address order: it did (or found
+   *  it could not) and no object has come back since. */
+  ordered: u16;
   objSize: u32;
   divMagic: u32;
   /** SpanState, plus ZEROED for free pages never written since memory.grow */

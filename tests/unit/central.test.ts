@@ -1,0 +1,63 @@
+// The central tier's fetch order (release build; see orderFreeList in assembly/central.ts): objects
+// freed in random order come back out of a span in address order, and the marks that ordering
+// relies on cannot make it hand out a live block.
+import { describe, it, expect } from "vitest";
+import { makeHeap, u } from "../helpers/heaps.js";
+import { Rng } from "../helpers/rng.js";
+import { PAGE_SIZE } from "../../src/index.js";
+
+/** The mark centralRelease writes in a free object's second word (spanFreeMark). */
+const spanFreeMark = (p: number): number => (p ^ 0xF5EEF5EE) >>> 0;
+
+function shuffle<T>(xs: T[], rng: Rng): T[] {
+  for (let i = xs.length - 1; i > 0; i--) {
+    const j = rng.int(i + 1);
+    [xs[i], xs[j]] = [xs[j], xs[i]];
+  }
+  return xs;
+}
+
+/** Of the consecutive pairs in `ps` that share a page, the fraction in ascending address order. */
+function ascendingWithinPages(ps: number[]): number {
+  let pairs = 0, up = 0;
+  for (let i = 1; i < ps.length; i++) {
+    if (Math.floor(ps[i] / PAGE_SIZE) !== Math.floor(ps[i - 1] / PAGE_SIZE)) continue;
+    pairs++;
+    if (ps[i] > ps[i - 1]) up++;
+  }
+  return up / pairs;
+}
+
+describe("central free lists (release build)", () => {
+  it("objects freed in random order are handed out again in address order within their span", () => {
+    const h = makeHeap("release"), x = h.exports, rng = new Rng(7);
+    const first = Array.from({ length: 20_000 }, () => u(x.malloc(48)));
+    // every 50th stays live, so that no span empties and gets carved afresh (in order anyway)
+    for (const p of shuffle(first.filter((_, i) => i % 50), rng)) x.free(p);
+    const again = Array.from({ length: 19_600 }, () => u(x.malloc(48)));
+    expect(new Set(again).size).toBe(again.length);
+    // in free order it would be about half; the cache's own list (at most 1024 objects, LIFO)
+    // comes first and is in free order
+    expect(ascendingWithinPages(again)).toBeGreaterThan(0.9);
+    h.check();
+  });
+
+  it("a live object whose second word looks like the free mark is never handed out", () => {
+    const h = makeHeap("release"), x = h.exports, rng = new Rng(11);
+    const blocks = Array.from({ length: 6000 }, () => u(x.malloc(48)));
+    // one live block in every span, carrying the mark a free object would have
+    const live = new Set<number>();
+    for (const p of blocks) {
+      const page = Math.floor(p / PAGE_SIZE);
+      if ([...live].some((q) => Math.floor(q / PAGE_SIZE) === page)) continue;
+      live.add(p);
+      h.u32[(p + 4) >> 2] = spanFreeMark(p);
+    }
+    for (const p of shuffle(blocks.filter((p) => !live.has(p)), rng)) x.free(p);
+    const again = Array.from({ length: 6000 }, () => u(x.malloc(48)));
+    expect(again.filter((p) => live.has(p))).toEqual([]);
+    expect(new Set(again).size).toBe(again.length);
+    for (const p of live) expect(h.u32[(p + 4) >> 2]).toBe(spanFreeMark(p));
+    h.check();
+  });
+});
