@@ -10,7 +10,7 @@
 //   CentralFreeList  (central.ts) per class, shared: spans with free objects; moves objects to and
 //                    from caches in batches; returns a span's pages when all its objects are free.
 //   PageHeap         (pageheap.ts) shared: free page runs by length; splits, coalesces, and grows
-//                    linear memory with memory.grow (its sbrk) in steps of >= 1/16 of the heap;
+//                    linear memory with memory.grow (its sbrk) in steps of >= 1/32 of the heap;
 //                    keeps the last 4 freed large blocks whole for reuse ("spares").
 //   PageMap          (pagemap.ts) address -> span, so free(p) needs no header and can refuse a
 //                    pointer it never handed out.

@@ -129,7 +129,7 @@ describe("realloc in place", () => {
     expect(I.check()).toBe(0);
     const s = stats();
     expect(s.reallocCopiedBytes).toBeLessThanOrEqual(0.05 * copyAlways);
-    expect(s.memoryGrows).toBeLessThan(100);       // geometric growth, not one grow per step
+    expect(s.memoryGrows).toBeLessThan(200);       // geometric growth (about 120 steps of heap/32), not one grow per step (16383)
     A.free(small);
   });
 
