@@ -53,12 +53,7 @@ void *realloc(void *p, size_t size) {
   return q;
 }
 
-/* asmalloc (as of 5db64f2) answers aligned_alloc(16, n < 16) from an 8-byte class, which is only
- * 8-byte aligned; asking for at least `align` bytes when align <= 16 gives a 16-byte class. */
-#define SMALL_ALIGN_FIX(align, size) do { if ((align) <= 16 && (size) < (align)) (size) = (align); } while (0)
-
 void *aligned_alloc(size_t align, size_t size) {
-  SMALL_ALIGN_FIX(align, size);
   void *p = asmalloc_aligned_alloc_(align, size);
   if (__builtin_expect(p == NULL, 0)) errno = ENOMEM;  /* bad alignment too: C11 says NULL only */
   return p;
@@ -67,7 +62,6 @@ void *aligned_alloc(size_t align, size_t size) {
 /** Returns 0, EINVAL (alignment not a power of two multiple of sizeof(void *)) or ENOMEM;
  *  asmalloc uses WASI's errno numbers, the same as wasi-libc's. */
 int posix_memalign(void **memptr, size_t align, size_t size) {
-  SMALL_ALIGN_FIX(align, size);
   return asmalloc_posix_memalign_(memptr, align, size);
 }
 
