@@ -8,7 +8,7 @@
 // Free runs of n < BIG_RUN pages sit on list n (LIFO); longer ones on list BIG_RUN (best fit).
 // The top run, the free run that ends at `end`, is on no list: it is the last resort, so that
 // whatever lives just below it (typically a block grown by realloc) can keep growing in place.
-import { PAGE_SHIFT, PAGE_SIZE, WASM_PAGE_SHIFT, BIG_RUN, GROWTH_DIVISOR, META_CHUNK_PAGES,
+import { PAGE_SHIFT, PAGE_SIZE, WASM_PAGE_SHIFT, BIG_RUN, GROWTH_DIVISOR, TOP_GROWTH_DIVISOR, META_CHUNK_PAGES,
   LEAF_BYTES, REGION_SHIFT, OFF_PAGEHEAP, OFF_FREE_LISTS, THREADS } from "./config";
 import { Span, SpanState, SPAN_BYTES, spanEnd } from "./span";
 import { pagemapGet, pagemapSet, pagemapSetAll, pagemapSetEnds, pagemapHasLeaf, pagemapAddLeaf, findSpan } from "./pagemap";
@@ -95,7 +95,7 @@ function metaChunkPages(bytes: u32): u32 {
 function refillMetaSlow(bytes: u32): bool {
   if (metaFromFree(bytes, true)) return true;
   // growHeap leaves the arena with at least `bytes` (taken from the new memory if need be)
-  return growHeap(0, bytes) && ph.metaEnd - ph.metaCursor >= bytes;
+  return growHeap(0, bytes, GROWTH_DIVISOR) && ph.metaEnd - ph.metaCursor >= bytes;
 }
 
 /** Refills the metadata arena from free pages: the best-fitting free run (a hole below
@@ -214,8 +214,8 @@ function findRun(npages: u32): Span | null {
 }
 
 /** Grows linear memory so that the top run has at least `npages` pages and the metadata arena
- *  `metaBytes`. Takes at least heap/GROWTH_DIVISOR. False when memory.grow fails. */
-function growHeap(npages: u32, metaBytes: u32): bool {
+ *  `metaBytes`. Takes at least heap/`divisor` if it can. False when memory.grow fails. */
+function growHeap(npages: u32, metaBytes: u32, divisor: u32): bool {
   // Metadata this growth needs (page-map leaves, a span record) comes from a free hole if there
   // is one, so that the new memory stays contiguous with the top run and with whatever grows
   // into it; failing that, addMemory cuts it from the new memory.
@@ -225,7 +225,7 @@ function growHeap(npages: u32, metaBytes: u32): bool {
   const have: u32 = memoryEnd() == ph.end && top ? top.npages : 0;
   const wantBytes = (<u64>(npages - min<u32>(have, npages)) << PAGE_SHIFT) + metaNeed +
     (<u64>npages << PAGE_SHIFT >> REGION_SHIFT) * LEAF_BYTES + (META_CHUNK_PAGES << PAGE_SHIFT);
-  const stepBytes = max<u64>(wantBytes, <u64>(ph.end - ph.start) / GROWTH_DIVISOR);
+  const stepBytes = max<u64>(wantBytes, <u64>((ph.end - ph.start) / divisor));
   let old = memory.grow(wasmPages(stepBytes));
   if (old < 0 && stepBytes > wantBytes) old = memory.grow(wasmPages(wantBytes));
   if (old < 0) return false;
@@ -344,7 +344,7 @@ function takeTop(npages: u32): Span | null {
       top = changetype<Span>(ph.top);
       if (top && top.npages >= npages) return top;
     }
-    if (!growHeap(npages, 0)) return null;
+    if (!growHeap(npages, 0, GROWTH_DIVISOR)) return null;
     top = changetype<Span>(ph.top);
     if (!top || top.npages < npages) return null;
   }
@@ -458,7 +458,7 @@ export function pageHeapExtend(s: Span, npages: u32): bool {
   if ((end == ph.end || topAfter) && topAfter < extra) {
     // growing memory under s beats copying it, unless a free run could take it: then the heap
     // should not grow (dlmalloc grows its top; sqlite's growing buffer peaked 1.3x higher here)
-    if (memoryEnd() != ph.end || findRun(npages) || findSpare(npages, false) || !growHeap(extra, 0)) return false;
+    if (memoryEnd() != ph.end || findRun(npages) || findSpare(npages, false) || !growHeap(extra, 0, TOP_GROWTH_DIVISOR)) return false;
   }
   if (end >= ph.end) return false;
   const after = pagemapGet(end);
