@@ -217,10 +217,12 @@ function findRun(npages: u32): Span | null {
  *  `metaBytes`. Takes at least heap/`divisor` if it can. False when memory.grow fails. */
 function growHeap(npages: u32, metaBytes: u32, divisor: u32): bool {
   // Metadata this growth needs (page-map leaves, a span record) comes from a free hole if there
-  // is one, so that the new memory stays contiguous with the top run and with whatever grows
-  // into it; failing that, addMemory cuts it from the new memory.
+  // is one (the spares go back to make one if need be), so that the new memory stays contiguous
+  // with the top run and with whatever grows into it; failing that, addMemory cuts it from the
+  // new memory. (A buffer grown 4 KiB at a time had to move, 24 MB, at the 24 MiB page-map
+  // region: the leaf went right after it while 18 spare pages sat idle.)
   const metaNeed = metaBytes + 2 * LEAF_BYTES + 4 * SPAN_BYTES;
-  if (ph.metaEnd - ph.metaCursor < metaNeed) metaFromFree(metaNeed, false);
+  if (ph.metaEnd - ph.metaCursor < metaNeed && !metaFromFree(metaNeed, false) && releaseSpares()) metaFromFree(metaNeed, false);
   const top = changetype<Span>(ph.top);
   const have: u32 = memoryEnd() == ph.end && top ? top.npages : 0;
   const wantBytes = (<u64>(npages - min<u32>(have, npages)) << PAGE_SHIFT) + metaNeed +

@@ -133,6 +133,24 @@ describe("realloc in place", () => {
     A.free(small);
   });
 
+  it("a buffer growing at the top crosses page-map regions (8, 16, 24 MiB...) in place", () => {
+    // each new 8 MiB region needs a 4 KiB page-map leaf; it must not land right after the
+    // buffer (the buffer then moves: it did at 24 MiB, with the freed earlier copies of the
+    // buffer kept whole as spares instead of taken as the hole for the leaf)
+    let p = A.malloc(4 * KiB);
+    fill(p, 4 * KiB, 5);
+    let movedAt = 0;
+    for (let n = 8 * KiB; n <= 40 * MiB; n += 4 * KiB) {
+      const q = A.realloc(p, n);
+      expect(q).not.toBe(0);
+      if (q !== p && n > MiB) movedAt ||= n;
+      p = q;
+    }
+    expect(movedAt, "moved after 1 MiB").toBe(0);
+    expectFilled(p, 4 * KiB, 5);
+    expect(I.check()).toBe(0);
+  });
+
   it("byte-by-byte growth of many buffers copies O(final size)", () => {
     const bufs: number[] = [], sizes: number[] = [];
     for (let i = 0; i < 16; i++) { bufs.push(A.malloc(16)); sizes.push(16); fill(bufs[i], 16, i); }
