@@ -36,8 +36,8 @@ export const BIG_RUN: u32 = 128;
  *  (shared/FACTS.md), so growth is geometric, yet overshoots the need by at most 1/32. Measured
  *  against 16 (bench traces, peak linear memory): gcc 5632 -> 5504 KiB, python 13056 -> 12288,
  *  lua 21440 -> 20672, sqlite 7104 -> 5504 (its last step no longer lands past a 2 MB realloc),
- *  bzip2 equal; SQLite (interop) 41.4 -> 40.3 MiB; about twice the grow calls, 45 from 256 MiB
- *  to 1 GiB (~20 ms there, microseconds each below 64 MiB). */
+ *  bzip2 equal; SQLite (interop) 41.4 -> 40.3 MiB; about twice the grow calls (measured here:
+ *  ~3 us each below 16 MiB of memory, 0.1-0.6 ms above; 45 calls from 256 MiB to 1 GiB). */
 export const GROWTH_DIVISOR: u32 = 32;
 /** A block growing in place at the top of the heap (realloc in a loop: the typical case) takes
  *  memory in steps of heap/TOP_GROWTH_DIVISOR: each memory.grow once memory passes 16 MiB costs

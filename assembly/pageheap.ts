@@ -512,8 +512,7 @@ export function pageHeapEnd(): u32 { return ph.end; }
 
 /** Checks the free lists against the page map walk's totals (see check.ts): every run on list
  *  n is FREE, not the top, of min(npages, BIG_RUN) == n, doubly linked; runs and pages add
- *  up. Returns the first bad record, 0 if none, or
- *  1 when the totals disagree. */
+ *  up. Returns the first bad record, 0 if none, or 1 when the totals disagree. */
 export function pageHeapCheckLists(runsSeen: u32, pagesSeen: u32): usize {
   if (runsSeen != ph.freeRuns || pagesSeen != ph.freePages) return 1;
   const top = changetype<Span>(ph.top);
