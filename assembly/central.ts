@@ -77,8 +77,8 @@ const ORDER_MIN: u32 = 16;
  *  any long-lived heap, scattered over the span, so that handing them out walks the span at
  *  random, one cache miss per object, for the allocator and then for the program; in address
  *  order the hardware prefetcher streams them (measured: the AssemblyScript JSON program ran
- *  ~25% faster). Reading live objects' second words is safe only with no
- *  other thread writing them between the passes: not in the threads build. */
+ *  ~25% faster). Reading live objects' second words is safe only with no other thread writing
+ *  them between the passes: not in the threads build. */
 function orderFreeList(s: Span, listed: u32): void {
   let head: u32 = 0, marked: u32 = 0;
   for (let relink = false; ; relink = true) {   // count the marks; if they are exact, relink

@@ -47,8 +47,8 @@ export const enum SpanState {
   allocated: u32;
   /** SMALL: size class and its object size and divMagic (copied here: one cache line per free) */
   cls: u16;
-  /** SMALL: 1 when centralFetch need not put the free list in address order: it did (or found
-   *  it could not) and no object has come back since. */
+  /** SMALL: 1 when centralFetch has looked at the free list since an object last came back
+   *  (and put it in address order if it was long enough and its marks exact); 0 otherwise. */
   ordered: u16;
   objSize: u32;
   divMagic: u32;

@@ -63,21 +63,20 @@ describe("allocator bugs found by the suite (fixed)", () => {
     for (let k = 1; k <= 32; k++) {
       const memory = new WebAssembly.Memory({ initial: REGION / 65536 - k });
       const h = makeHeap("release", { memory, heapBase: REGION - k * 65536 }), x = h.exports;
-      const words = (): Uint32Array => new Uint32Array(memory.buffer);
-      const ph = (field: number): number => words()[(h.base + 256 + field) >> 2];
-      for (let i = 0; i < 4 && ph(TOP); i++) expect(u(x.malloc(words()[(ph(TOP) + 4) >> 2] * 8192))).not.toBe(0);
+      const ph = (field: number): number => h.u32[(h.base + 256 + field) >> 2];
+      for (let i = 0; i < 4 && ph(TOP); i++) expect(u(x.malloc(h.u32[(ph(TOP) + 4) >> 2] * 8192))).not.toBe(0);
       if (ph(TOP) || ph(RECYCLE) || ph(END) != REGION || ph(META_END) - ph(META_CURSOR) < LEAF_BYTES + SPAN_BYTES) continue;
       scenarios++;
-      words()[(h.base + 256 + META_CURSOR) >> 2] = ph(META_END) - (LEAF_BYTES + SPAN_BYTES);
+      h.u32[(h.base + 256 + META_CURSOR) >> 2] = ph(META_END) - (LEAF_BYTES + SPAN_BYTES);
       const blocks: [number, number][] = [];
       for (let i = 0; i < 100; i++) {
         const p = u(x.malloc(7680));
         expect(p).not.toBe(0);
-        new Uint8Array(memory.buffer, p, 7680).fill(i);
+        h.bytes(p, 7680).fill(i);
         blocks.push([p, i]);
       }
       expect(ph(END)).toBeGreaterThan(REGION);
-      for (const [p, v] of blocks) expect(new Uint8Array(memory.buffer, p, 7680).every((b) => b === v), `block at ${p}`).toBe(true);
+      for (const [p, v] of blocks) expect(h.bytes(p, 7680).every((b) => b === v), `block at ${p}`).toBe(true);
       h.check();
     }
     expect(scenarios, "no heap ended exactly at the region with its top run used up").toBeGreaterThan(0);

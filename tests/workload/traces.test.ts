@@ -36,14 +36,12 @@ function replay(file: string, heapBase: number): void {
   const memory = new WebAssembly.Memory({ initial: Math.ceil(heapBase / 65536) });
   const h = makeHeap("release", { memory, heapBase }), x = h.exports;
   const ptr = new Uint32Array(t.slots), size = new Uint32Array(t.slots), seed = new Uint8Array(t.slots);
-  let bytes = new Uint8Array(memory.buffer);
-  const view = (): Uint8Array => (bytes.buffer === memory.buffer ? bytes : (bytes = new Uint8Array(memory.buffer)));
   const fill = (id: number): void => {
-    const b = view(), p = ptr[id], n = size[id];
+    const b = h.u8, p = ptr[id], n = size[id];
     for (const w of windows(n)) for (let i = w; i < Math.min(n, w + WINDOW); i++) b[p + i] = (seed[id] + i) & 255;
   };
   const intact = (id: number, upTo: number, at: number, op: string): void => {
-    const b = view(), p = ptr[id];
+    const b = h.u8, p = ptr[id];
     for (const w of windows(size[id])) {
       for (let i = w; i < Math.min(upTo, w + WINDOW); i++) {
         if (b[p + i] !== ((seed[id] + i) & 255)) {
@@ -67,7 +65,7 @@ function replay(file: string, heapBase: number): void {
     if (kind === KIND_A) allocated(id, u(x.malloc(n)), n, minAlign, at, "malloc");
     else if (kind === KIND_C) {
       const p = u(x.calloc(n, 1));
-      if (p && view().subarray(p, p + n).some((b) => b !== 0)) expect.fail(`${file} at base ${heapBase}, op ${at}: calloc(${n}) = ${p} is not zeroed`);
+      if (p && h.u8.subarray(p, p + n).some((b) => b !== 0)) expect.fail(`${file} at base ${heapBase}, op ${at}: calloc(${n}) = ${p} is not zeroed`);
       allocated(id, p, n, minAlign, at, "calloc");
     } else if (kind === KIND_M) allocated(id, u(x.aligned_alloc(1 << alignLog2, n)), n, Math.max(minAlign, 1 << alignLog2), at, "aligned_alloc");
     else if (kind === KIND_R) {
