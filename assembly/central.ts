@@ -1,14 +1,14 @@
 // CentralFreeList: the middle tier, one per size class. Keeps the class's spans that still
 // have free objects and moves objects to and from the front-end caches in batches; a span
 // whose objects are all free goes back to the page heap. See index.ts for the design.
-import { OFF_CENTRAL, OFF_REFUSALS, PAGE_SHIFT, CLASS_COUNT, DEBUG, THREADS, Status } from "./config";
+import { OFF_CENTRAL, OFF_REFUSALS, PAGE_SHIFT, CLASS_COUNT, HOT_SPANS, DEBUG, THREADS, Status } from "./config";
 import { count } from "./lock";
 import { poison } from "./debug";
 import { Span, SpanState } from "./span";
 import { pageHeapAlloc, pageHeapFree } from "./pageheap";
 import { spanOf } from "./pagemap";
 import { heapBase, heapHeader } from "./header";
-import { classToSize, classSpanPages, classDivMagic, classBatch } from "./sizeclasses";
+import { classToSize, classSpanPages, classDivMagic, classBatch, SPAN_TAIL_SHIFT, HOT_SPAN_TAIL_SHIFT } from "./sizeclasses";
 
 @unmanaged export class CentralFreeList {
   /** spans of this class with a free or never-handed-out object, linked through next/prev */
@@ -49,7 +49,8 @@ function unlinkNonempty(c: CentralFreeList, s: Span): void {
 }
 
 function newSmallSpan(cls: u32, c: CentralFreeList): Span | null {
-  const size = classToSize(cls), pages = classSpanPages(size);
+  const size = classToSize(cls);
+  const pages = classSpanPages(size, select<u32>(HOT_SPAN_TAIL_SHIFT, SPAN_TAIL_SHIFT, c.spans >= HOT_SPANS));
   const s = pageHeapAlloc(pages, SpanState.SMALL);
   if (!s) return null;
   const objects = (pages << PAGE_SHIFT) / size;

@@ -4,7 +4,7 @@ import { PAGE_SHIFT, PAGE_SIZE, CLASS_COUNT, CACHE_BUDGET, HEADER_MAGIC } from "
 import { Span, SpanState, spanEnd } from "./span";
 import { pagemapGet } from "./pagemap";
 import { heapBase, heapHeader, HEAP_DEBUG } from "./header";
-import { classToSize, classSpanPages, classDivMagic, classBatch } from "./sizeclasses";
+import { classToSize, classSpanPages, classDivMagic, classBatch, SPAN_TAIL_SHIFT, HOT_SPAN_TAIL_SHIFT } from "./sizeclasses";
 import { centralList, spanFreeMark, parkedSlot, parkedObjects, TRANSFER_SLOTS } from "./central";
 import { CacheHeader, CacheList } from "./threadcache";
 import { pageHeapStart, pageHeapEnd, pageHeapCheckLists, pageHeapIsSpare, pageHeapOverlapsMeta } from "./pageheap";
@@ -113,7 +113,7 @@ function checkSmallSpan(s: Span, scratch: usize): Broken {
   if (cls == 0 || cls >= CLASS_COUNT) return broken(Broken.SPAN_OBJECTS, changetype<usize>(s));
   const size = classToSize(cls);
   const objects = (s.npages << PAGE_SHIFT) / size;
-  if (s.objSize != size || s.divMagic != classDivMagic(size) || s.npages != classSpanPages(size) ||
+  if (s.objSize != size || s.divMagic != classDivMagic(size) || (s.npages != classSpanPages(size, SPAN_TAIL_SHIFT) && s.npages != classSpanPages(size, HOT_SPAN_TAIL_SHIFT)) ||
       s.limit != objects * size || s.carved > s.limit ||
       s.carved % size) return broken(Broken.SPAN_OBJECTS, changetype<usize>(s));
   let free: u32 = 0;

@@ -44,6 +44,12 @@ export const GROWTH_DIVISOR: u32 = 32;
  *  0.1-0.6 ms in V8 (measured here: ~3 us below 16 MiB). Measured (bench realloc-4k, one buffer
  *  grown 4 KiB at a time to 64 MiB): 4523 ns/op with the general heap/32 step, 3693 with heap/8. */
 export const TOP_GROWTH_DIVISOR: u32 = 8;
+/** A class holding this many spans is hot: its next spans are hot spans, larger ones with less
+ *  tail waste (assembly/sizeclasses.ts). 16 small spans are 16-48 pages for the classes whose
+ *  hot span differs, so a hot span's extra pages are a few percent of the class's memory.
+ *  Measured (SQLite interop, 6000 page-cache entries of 4272 B): peak 39.7 MB, 40.2 MB if the
+ *  threshold is 64, and 16 or 32 left every bench trace's peak as it was at 64. */
+export const HOT_SPANS: u32 = 16;
 /** Metadata (span records, page-map leaves, caches) comes in chunks of 2 pages (16 KiB: 341 span
  *  records): small, so a small heap stays small; a bigger need takes a bigger chunk. */
 export const META_CHUNK_PAGES: u32 = 2;

@@ -19,8 +19,8 @@ import { writeClassProfile, writeHeapMap, CLASS_PROFILE_WORDS } from "./profile"
 
 const SCRATCH_BYTES: u32 = 8192;
 const OFF_PROFILE: u32 = 256;
-const OFF_TALLIES: u32 = 2304;
-const OFF_MAP: u32 = 4096;
+const OFF_TALLIES: u32 = 3072;
+const OFF_MAP: u32 = 5120;
 export const HEAP_MAP_MAX: u32 = (SCRATCH_BYTES - OFF_MAP) >> 4;
 // @ts-ignore: compile-time check
 if (STATS_BYTES > OFF_PROFILE || OFF_PROFILE + CLASS_COUNT * CLASS_PROFILE_WORDS * 4 > OFF_TALLIES ||

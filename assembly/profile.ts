@@ -3,7 +3,7 @@
 import { PAGE_SIZE, CLASS_COUNT } from "./config";
 import { Span, SpanState, spanEnd } from "./span";
 import { pagemapGet } from "./pagemap";
-import { classToSize, classSpanPages } from "./sizeclasses";
+import { classToSize, classSpanPages, SPAN_TAIL_SHIFT } from "./sizeclasses";
 import { centralList, parkedObjects } from "./central";
 import { cachedObjects } from "./stats";
 import { pageHeapStart, pageHeapEnd } from "./pageheap";
@@ -21,7 +21,7 @@ export function writeClassProfile(out: usize): void {
     store<u32>(row, c.objectsOut - cached - parked, 8);
     store<u32>(row, cached, 12);
     store<u32>(row, c.objectsFree + parked, 16);
-    store<u32>(row, classSpanPages(size), 20);
+    store<u32>(row, classSpanPages(size, SPAN_TAIL_SHIFT), 20);
   }
 }
 

@@ -3,20 +3,22 @@
 export const PAGE_SHIFT = 13;
 export const PAGE_SIZE = 8192;
 export const MAX_SMALL_SIZE = 65536;
-export const CLASS_COUNT = 82;
+export const CLASS_COUNT = 114;
 /** Bytes added to classes that would be multiples of 1 KiB, against cache-set aliasing. */
 export const CACHE_SKEW = 64;
 /** CLASS_SIZES[cls] = bytes per object; index 0 is unused. */
-export const CLASS_SIZES: readonly number[] = [0, 8, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320, 352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 832, 896, 960, 1088, 1152, 1280, 1408, 1536, 1664, 1792, 1920, 2112, 2304, 2560, 2816, 3136, 3328, 3584, 3840, 4160, 4608, 5184, 5632, 6208, 6656, 7232, 7680, 8256, 9280, 10304, 11328, 12352, 13376, 14400, 15424, 16448, 18496, 20544, 22592, 24640, 26688, 28736, 30784, 32832, 36928, 41024, 45120, 49216, 53312, 57408, 61504, 65536];
-/** CLASS_SPAN_PAGES[cls] = pages per span of that class. */
-export const CLASS_SPAN_PAGES: readonly number[] = [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 1, 1, 2, 2, 1, 3, 2, 3, 1, 1, 4, 3, 2, 3, 4, 5, 1, 1, 8, 5, 4, 3, 5, 5, 2, 2, 9, 5, 8, 3, 10, 7, 4, 4, 9, 5, 11, 6, 13, 7, 8, 8, 8];
+export const CLASS_SIZES: readonly number[] = [0, 8, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320, 352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 832, 896, 960, 1088, 1152, 1280, 1408, 1536, 1664, 1792, 1920, 2112, 2304, 2560, 2816, 3136, 3328, 3584, 3840, 4160, 4352, 4608, 4864, 5184, 5376, 5632, 5888, 6208, 6400, 6656, 6912, 7232, 7424, 7680, 7936, 8256, 8704, 9280, 9728, 10304, 10752, 11328, 11776, 12352, 12800, 13376, 13824, 14400, 14848, 15424, 15872, 16448, 17472, 18496, 19520, 20544, 21568, 22592, 23616, 24640, 25664, 26688, 27712, 28736, 29760, 30784, 31808, 32832, 34880, 36928, 38976, 41024, 43072, 45120, 47168, 49216, 51264, 53312, 55360, 57408, 59456, 61504, 63552, 65536];
+/** CLASS_SPAN_PAGES[cls] = pages per span of that class; CLASS_HOT_SPAN_PAGES[cls], per hot span
+ *  (a class holding many spans takes hot ones: see assembly/sizeclasses.ts). */
+export const CLASS_SPAN_PAGES: readonly number[] = [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 2, 1, 1, 2, 2, 1, 3, 2, 3, 1, 1, 4, 3, 3, 2, 2, 2, 3, 3, 4, 4, 5, 6, 1, 1, 1, 1, 8, 6, 5, 4, 4, 3, 3, 3, 5, 5, 5, 7, 2, 2, 2, 2, 9, 7, 5, 5, 8, 3, 3, 3, 10, 7, 7, 7, 4, 4, 4, 4, 9, 9, 5, 5, 11, 6, 6, 6, 13, 7, 7, 7, 8, 8, 8, 8, 8];
+export const CLASS_HOT_SPAN_PAGES: readonly number[] = [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 1, 1, 1, 1, 2, 2, 2, 3, 1, 2, 2, 1, 3, 3, 3, 5, 2, 4, 5, 2, 5, 6, 5, 5, 4, 8, 11, 6, 4, 3, 7, 2, 7, 8, 7, 4, 5, 6, 8, 10, 1, 1, 8, 12, 7, 6, 9, 4, 7, 3, 5, 8, 5, 12, 9, 11, 2, 2, 9, 11, 5, 12, 8, 8, 3, 3, 10, 7, 10, 7, 4, 11, 4, 4, 9, 9, 5, 5, 11, 6, 6, 6, 13, 7, 7, 7, 8, 8, 8, 8, 8];
 
 /** The allocator's size -> class mapping (1 <= size <= MAX_SMALL_SIZE). */
 export function sizeToClass(size: number): number {
   if (size <= 8) return 1;
   if (size <= 128) return ((size + 15) >>> 4) + 1;
-  const b = 31 - Math.clz32(size - 1);
-  return 10 + ((b - 7) << 3) + (((size - 1) >>> (b - 3)) & 7);
+  const b = 31 - Math.clz32(size - 1), fine = b >= 12 ? 1 : 0, s = 3 + fine;
+  return (b << s) + ((size - 1) >>> (b - s)) - 54 - fine * 104;
 }
 
 /** Bytes a request of `size` occupies: its class size, or whole pages above MAX_SMALL_SIZE. */
