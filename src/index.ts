@@ -116,7 +116,7 @@ export interface ClassProfileRow {
   /** free objects in the central lists: in their spans, and (threads) whole batches parked in
    *  the transfer cache */
   free: number;
-  /** pages per span */
+  /** pages per span (a class holding 16 spans takes hot spans for its next ones: CLASS_HOT_SPAN_PAGES) */
   spanPages: number;
 }
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import * as gen from "../../scripts/mksizeclasses.mjs";
 // @ts-expect-error: plain ES module without types
 import * as genStats from "../../scripts/mkstats.mjs";
-import { CLASS_SIZES, CLASS_COUNT, CLASS_SPAN_PAGES, MAX_SMALL_SIZE, PAGE_SIZE, CACHE_SKEW, sizeToClass, roundedSize } from "../../src/sizeclasses.js";
+import { CLASS_SIZES, CLASS_COUNT, CLASS_SPAN_PAGES, CLASS_HOT_SPAN_PAGES, MAX_SMALL_SIZE, PAGE_SIZE, CACHE_SKEW, sizeToClass, roundedSize } from "../../src/sizeclasses.js";
 import { STATS_FIELDS } from "../../src/statsfields.js";
 
 const root = join(import.meta.dirname, "../..");
@@ -44,6 +44,20 @@ describe("size classes", () => {
       if (size > 128) expect((size - (prev + 1)) / size, `class ${c} (${size} B)`).toBeLessThanOrEqual(0.125);
       const span = CLASS_SPAN_PAGES[c] * PAGE_SIZE;
       expect(span % size, `class ${c} tail`).toBeLessThanOrEqual(span / 8);
+    }
+  });
+  it("hot spans: at least the span, at most 16 pages; where larger, a tail of at most 1/32", () => {
+    for (let c = 1; c < CLASS_COUNT; c++) {
+      const pages = CLASS_HOT_SPAN_PAGES[c], hot = pages * PAGE_SIZE;
+      expect(pages, `class ${c}`).toBeGreaterThanOrEqual(CLASS_SPAN_PAGES[c]);
+      expect(pages, `class ${c}`).toBeLessThanOrEqual(16);
+      if (pages > CLASS_SPAN_PAGES[c]) expect(hot % CLASS_SIZES[c], `class ${c} hot tail`).toBeLessThanOrEqual(hot / 32);
+    }
+  });
+  it("16 classes per power of two from 4 KiB: rounding waste there below 6.25%", () => {
+    for (let c = 2; c < CLASS_COUNT; c++) {
+      const size = CLASS_SIZES[c], prev = CLASS_SIZES[c - 1];
+      if (prev >= 4096) expect((size - (prev + 1)) / size, `class ${c} (${size} B)`).toBeLessThan(0.0625);
     }
   });
   it("are 16-byte multiples from 16 B (so blocks are 16-byte aligned), 8 below", () => {
