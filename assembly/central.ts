@@ -6,7 +6,7 @@ import { count } from "./lock";
 import { poison } from "./debug";
 import { Span, SpanState } from "./span";
 import { pageHeapAlloc, pageHeapFree } from "./pageheap";
-import { spanOf } from "./pagemap";
+import { pagemapGet } from "./pagemap";
 import { heapBase, heapHeader } from "./header";
 import { classToSize, classSpanPages, classDivMagic, classBatch, SPAN_TAIL_SHIFT, HOT_SPAN_TAIL_SHIFT } from "./sizeclasses";
 
@@ -156,8 +156,10 @@ export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
   let dropped: u32 = 0, i: u32 = 0;
   for (; i < n && p; i++) {
     const next = load<u32>(p);
-    const s = changetype<Span>(spanOf(p));
-    if (!s || s.state != SpanState.SMALL || s.cls != cls || !s.allocated ||
+    // p's page maps to a SMALL span holding p if p is below its carved mark (free()'s test:
+    // carved is 0 in every other state, and a stale record's span lies elsewhere)
+    const r = pagemapGet(p), s = changetype<Span>(r);
+    if (!r || p - s.start >= s.carved || s.cls != cls || !s.allocated ||
         (!DEBUG && load<u32>(p, 4) == spanFreeMark(p))) {
       dropped++;
       p = next;

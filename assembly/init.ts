@@ -56,8 +56,7 @@ export function initHeap(base: usize): bool {
 /** A fresh heap in [base, memEnd): header (all but its magic word) and page heap. */
 function buildHeap(base: usize, memEnd: u32): bool {
   memory.fill(base + 4, 0, PAGE_SIZE - 4);
-  setHeapBase(base);
-  pagemapInit(base + OFF_ROOT);
+  attach(base);
   const h = changetype<HeapHeader>(base);
   h.metadataBytes = PAGE_SIZE;
   h.flags = DEBUG ? HEAP_DEBUG : 0;
@@ -80,10 +79,15 @@ export function exitThread(): void {
 /** Points this instance's globals at the heap whose header is at `base`, if there is one. */
 export function bindHeap(base: usize): bool {
   if (load<u32>(base) != HEADER_MAGIC) return false;
+  attach(base);
+  return true;
+}
+
+/** Points this instance's globals at the heap whose header is at `base`. */
+function attach(base: usize): void {
   setHeapBase(base);
   pagemapInit(base + OFF_ROOT);
   pageHeapBind(base);
-  return true;
 }
 
 function abandon(): bool {

@@ -60,9 +60,15 @@ export function malloc(size: usize): usize {
 
 function mallocSlow(size: usize): usize {
   if (!smallLimit && !initHeap(0)) return fail(Status.OUT_OF_MEMORY);
-  if (size <= MAX_SMALL_SIZE) return mallocClass(sizeToClass(max<u32>(<u32>size, 1)));
+  if (size <= MAX_SMALL_SIZE) return mallocClass(classOf(<u32>size));   // size 0 too: its class is 1
   const p = largeAlloc(size, PAGE_SIZE);
   return p ? p : fail(Status.OUT_OF_MEMORY);
+}
+
+/** sizeToClass for the slow paths: one out-of-line copy (it is inlined into malloc alone).
+ *  Size 0 gets class 1, as sizes 1-8 (the formula selects 1 for any size <= 8). */
+function classOf(size: u32): u32 {
+  return sizeToClass(size);
 }
 
 export function mallocClass(cls: u32): usize {
@@ -262,7 +268,7 @@ function alignedBlock(alignBytes: usize, size: usize): usize {
     // spans start on a page, so a class whose size is a multiple of the alignment keeps every
     // object aligned; within twice the size (else a page run, which is page-aligned)
     const need = max<u32>(<u32>size, <u32>alignBytes);
-    for (let cls = sizeToClass(need); cls < CLASS_COUNT; cls++) {
+    for (let cls = classOf(need); cls < CLASS_COUNT; cls++) {
       const bytes = classToSize(cls);
       if (bytes > need << 1) break;
       if (!(bytes & (<u32>alignBytes - 1))) return mallocClass(cls);

@@ -11,7 +11,7 @@
 import { PAGE_SHIFT, PAGE_SIZE, WASM_PAGE_SHIFT, BIG_RUN, GROWTH_DIVISOR, TOP_GROWTH_DIVISOR, META_CHUNK_PAGES,
   LEAF_BYTES, REGION_SHIFT, OFF_PAGEHEAP, OFF_FREE_LISTS, THREADS } from "./config";
 import { Span, SpanState, SPAN_BYTES, spanEnd } from "./span";
-import { pagemapGet, pagemapSet, pagemapSetAll, pagemapSetEnds, pagemapHasLeaf, pagemapAddLeaf, findSpan } from "./pagemap";
+import { pagemapGet, pagemapSetAll, pagemapSetEnds, pagemapHasLeaf, pagemapAddLeaf, findSpan } from "./pagemap";
 import { heapHeader, HeapHeader, headerField } from "./header";
 import { count } from "./lock";
 
@@ -46,6 +46,7 @@ if (offsetof<PageHeap>() > OFF_FREE_LISTS - OFF_PAGEHEAP) ERROR("PageHeap overla
   return changetype<usize>(ph) + offsetof<PageHeap>("spare0") + (i << 2);
 }
 
+/** The list that runs of n pages go on: list n, or list BIG_RUN for n >= BIG_RUN. */
 // @ts-ignore: decorator
 @inline function listHead(n: u32): usize {
   return changetype<usize>(ph) - OFF_PAGEHEAP + OFF_FREE_LISTS + (min<u32>(n, BIG_RUN) << 2);
@@ -60,10 +61,9 @@ export function pageHeapBind(base: usize): void {
   ph = changetype<PageHeap>(base + OFF_PAGEHEAP);
 }
 
-/** Sets up an empty page heap in the header at `base` (zeroed); memory [base+PAGE_SIZE, memEnd)
- *  becomes free. */
+/** Sets up an empty page heap in the header at `base` (zeroed, and bound: pageHeapBind);
+ *  memory [base+PAGE_SIZE, memEnd) becomes free. */
 export function pageHeapInit(base: usize, memEnd: u32, zeroed: bool): bool {
-  pageHeapBind(base);
   ph.start = <u32>base + PAGE_SIZE;
   ph.end = ph.start;
   // memory already above the header is ours; too little of it to hold metadata is left unused
@@ -109,15 +109,10 @@ function metaFromFree(bytes: u32, orTop: bool): bool {
     run = changetype<Span>(ph.top);
     if (!run || run.npages <= npages) return false;
   }
-  unlinkFree(run);
   ph.metaCursor = run.start;
   ph.metaEnd = run.start + (npages << PAGE_SHIFT);
   heapHeader().metadataBytes += npages << PAGE_SHIFT;
-  if (run.npages > npages) {   // the rest stays free, in the same record
-    run.start = ph.metaEnd;
-    run.npages -= npages;
-    pushFree(run);
-  } else deleteSpan(run);
+  takeFront(run, npages);
   return true;
 }
 
@@ -166,8 +161,7 @@ function pushFree(s: Span): void {
     ph.top = changetype<u32>(s);
     return;
   }
-  const n = min<u32>(s.npages, BIG_RUN);
-  const head = listHead(n);
+  const head = listHead(s.npages);
   const first = load<u32>(head);
   s.next = first;
   s.prev = 0;
@@ -182,10 +176,20 @@ function unlinkFree(s: Span): void {
     ph.top = 0;
     return;
   }
-  const n = min<u32>(s.npages, BIG_RUN);
   if (s.prev) changetype<Span>(s.prev).next = s.next;
-  else store<u32>(listHead(n), s.next);
+  else store<u32>(listHead(s.npages), s.next);
   if (s.next) changetype<Span>(s.next).prev = s.prev;
+}
+
+/** Takes the first npages of free run `run` (REQUIRES npages <= its pages) out of the free
+ *  runs; the rest, if any, stays free in the same record. */
+function takeFront(run: Span, npages: u32): void {
+  unlinkFree(run);
+  if (run.npages > npages) {
+    run.start += npages << PAGE_SHIFT;
+    run.npages -= npages;
+    pushFree(run);
+  } else deleteSpan(run);
 }
 
 /** The smallest free run of at least npages on the lists (not the top run), or null.
@@ -299,13 +303,8 @@ function carve(run: Span, npages: u32, state: SpanState): Span {
       run.start += npages << PAGE_SHIFT;
       run.npages = rest;
       ph.freePages -= npages;
-      pagemapSet(run.start, run);
-    } else {
-      unlinkFree(run);
-      run.start += npages << PAGE_SHIFT;
-      run.npages = rest;
-      pushFree(run);
-    }
+      pagemapSetEnds(run);   // for its new first page (its last maps to it already)
+    } else takeFront(run, npages);
   } else unlinkFree(run);
   s.state = <u16>state;
   if (state == SpanState.SMALL) pagemapSetAll(s);   // objects are looked up on any page
@@ -471,12 +470,7 @@ export function pageHeapExtend(s: Span, npages: u32): bool {
     right = changetype<Span>(pagemapGet(end));
   }
   if (right.state != SpanState.FREE || right.start != end || right.npages < extra) return false;
-  unlinkFree(right);
-  if (right.npages > extra) {
-    right.start += extra << PAGE_SHIFT;
-    right.npages -= extra;
-    pushFree(right);
-  } else deleteSpan(right);
+  takeFront(right, extra);
   s.npages = npages;
   pagemapSetEnds(s);
   return true;
