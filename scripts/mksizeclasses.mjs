@@ -15,9 +15,10 @@
 //    so its rounding is not averaged out by many requests of other sizes, and buffers of a
 //    power of two plus a header are common at these sizes. Measured: SQLite's page cache
 //    entries (4096 + 176 B) took 4608 B objects packed 5 per 3 pages (4915 B each, +15%); with
-//    4352 B objects in hot spans (below) they take 4369 B, and SQLite's peak went from 1.15x
-//    to 1.08x dlmalloc's. The cost is 32 more classes, each with spans of its own: 0-5% on
-//    the bench traces' peaks.
+//    4352 B objects, 11 per 6-page hot span (below), they take 4468 B (+4.6%), and SQLite's
+//    peak went from 1.15x to 1.08x dlmalloc's. The cost is 32 more classes, each with spans
+//    and a cache list of its own: 0-5% on the bench traces' peaks, ~9% on the time of bench
+//    mixed (sizes log-uniform to 64 KiB).
 //  - A class whose size would be a multiple of 1 KiB gets 64 more bytes (CACHE_SKEW), but for
 //    the largest (requests above it are page runs, page-aligned anyway): objects of those
 //    classes would otherwise start at only a few offsets in a 4 KiB page (and in a 64 KiB L2 set
