@@ -50,6 +50,15 @@ export const TOP_GROWTH_DIVISOR: u32 = 8;
  *  Measured (SQLite interop, 6000 page-cache entries of 4272 B): peak 39.7 MB, 40.2 MB if the
  *  threshold is 64, and 16 or 32 left every bench trace's peak as it was at 64. */
 export const HOT_SPANS: u32 = 16;
+/** From BIG_MEMORY of linear memory, growth takes heap/BIG_MEMORY_DIVISOR at least: there
+ *  memory.grow sets off full JS garbage collections in V8 (Node 20: a mark-compact every ~6
+ *  grows), which take as long as the embedder's JS heap makes them, not as long as we do.
+ *  Measured, 64 grows of 64 KiB with 1M JS objects alive: 0.2 ms in all from 16 MiB, ~90 ms from
+ *  40 MiB, ~1 s from 64 MiB (32 mark-compacts in 192 grows). Growing a heap to 256 MiB in 1 MiB
+ *  blocks under that JS heap took 736 ms with heap/32 steps, 334 ms with heap/8 (memory 261 ->
+ *  266 MiB) and 319 ms with heap/4 (308 MiB). Below 64 MiB, /32 keeps peaks low (SQLite's). */
+export const BIG_MEMORY: u32 = 64 << 20;
+export const BIG_MEMORY_DIVISOR: u32 = 8;
 /** Metadata (span records, page-map leaves, caches) comes in chunks of 2 pages (16 KiB: 341 span
  *  records): small, so a small heap stays small; a bigger need takes a bigger chunk. */
 export const META_CHUNK_PAGES: u32 = 2;

@@ -8,7 +8,7 @@
 // Free runs of n < BIG_RUN pages sit on list n (LIFO); longer ones on list BIG_RUN (best fit).
 // The top run, the free run that ends at `end`, is on no list: it is the last resort, so that
 // whatever lives just below it (typically a block grown by realloc) can keep growing in place.
-import { PAGE_SHIFT, PAGE_SIZE, WASM_PAGE_SHIFT, BIG_RUN, GROWTH_DIVISOR, TOP_GROWTH_DIVISOR, META_CHUNK_PAGES,
+import { PAGE_SHIFT, PAGE_SIZE, WASM_PAGE_SHIFT, BIG_RUN, GROWTH_DIVISOR, TOP_GROWTH_DIVISOR, BIG_MEMORY, BIG_MEMORY_DIVISOR, META_CHUNK_PAGES,
   LEAF_BYTES, REGION_SHIFT, OFF_PAGEHEAP, OFF_FREE_LISTS, THREADS } from "./config";
 import { Span, SpanState, SPAN_BYTES, spanEnd } from "./span";
 import { pagemapGet, pagemapSetAll, pagemapSetEnds, pagemapHasLeaf, pagemapAddLeaf, findSpan } from "./pagemap";
@@ -231,6 +231,7 @@ function growHeap(npages: u32, metaBytes: u32, divisor: u32): bool {
   const have: u32 = memoryEnd() == ph.end && top ? top.npages : 0;
   const wantBytes = (<u64>(npages - min<u32>(have, npages)) << PAGE_SHIFT) + metaNeed +
     (<u64>npages << PAGE_SHIFT >> REGION_SHIFT) * LEAF_BYTES + (META_CHUNK_PAGES << PAGE_SHIFT);
+  if (memoryEnd() >= BIG_MEMORY) divisor = min<u32>(divisor, BIG_MEMORY_DIVISOR);
   const stepBytes = max<u64>(wantBytes, <u64>((ph.end - ph.start) / divisor));
   let old = memory.grow(wasmPages(stepBytes));
   if (old < 0 && stepBytes > wantBytes) old = memory.grow(wasmPages(wantBytes));

@@ -231,4 +231,18 @@ describe.each(BUILDS)("C API (%s build)", (build) => {
     expect(grown).toBeLessThan(300 * 1024);
     expect(memory.buffer.byteLength).toBeLessThanOrEqual(start + 5 * WASM_PAGE_SIZE);
   });
+
+  it("a big heap grows in few steps: from 64 to 256 MiB of memory in at most 13 grows (heap/8), overshooting < 1/8", () => {
+    // each memory.grow past 64 MiB can cost V8 a full JS garbage collection (config.ts BIG_MEMORY)
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const h = makeHeap(build, { memory });
+    let growsAt64 = -1;
+    while (memory.buffer.byteLength < 256 << 20) {
+      expect(h.malloc(1 << 20)).not.toBe(0);
+      if (growsAt64 < 0 && memory.buffer.byteLength >= 64 << 20) growsAt64 = h.stats().memoryGrows;
+    }
+    expect(h.stats().memoryGrows - growsAt64).toBeLessThanOrEqual(13);   // heap/32 steps: ~45
+    const s = h.stats();
+    expect(memory.buffer.byteLength).toBeLessThan((s.inUseBytes + s.metadataBytes) * 1.125 + (2 << 20));
+  });
 });
