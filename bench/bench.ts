@@ -142,6 +142,8 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
   const progress = new Progress(workloads.length * o.allocators.length * (o.runs + 1));
   let failed = false;
   for (const w of workloads) {
+    // held for this workload's runs (the async function's frame keeps it to the iteration's end)
+    const jsHeap = w.jsHeapObjects ? Array.from({ length: w.jsHeapObjects }, (_, i) => ({ i, pair: [i, -i], name: "o" + i })) : [];
     // The allocators take turns, run by run (a1 a2 a3, a1 a2 a3, ...), so that whatever else the
     // machine does, and the process's own warming up (background compilation, the first fresh
     // memories), falls on all of them alike instead of on whichever ran first.

@@ -17,6 +17,8 @@ export interface Workload {
   /** growth workloads: the grown buffers' total final size (bytes copied are reported relative to it) */
   finalBytes?: number;
   trace?: OpStream;
+  /** JS objects the host holds while this workload runs: how an embedder's JS heap weighs on it */
+  jsHeapObjects?: number;
 }
 
 const KiB = 1024, MiB = 1024 * 1024;
@@ -28,7 +30,7 @@ export function syntheticWorkloads(quick: boolean): Workload[] {
   const pairs = q(1_000_000, 200_000), rounds = q(4000, 800);
   const mixedSteps = q(200_000, 40_000);
   const batchRounds = q(1000, 200);
-  const largeSteps = q(1500, 300);
+  const largeSteps = q(1500, 300), growBlocks = q(256, 128);
   const bytesFinal = q(2048, 512), doubleFinal = q(16 * KiB, 4 * KiB);
   const growFinal = q(64 * MiB, 16 * MiB);  // one buffer's final size, or the total of several
   const log2 = (n: number) => Math.ceil(Math.log2(n));
@@ -55,6 +57,10 @@ export function syntheticWorkloads(quick: boolean): Workload[] {
       fn: "batches", args: [batchRounds, 1000, 16, 1024, 0], ops: 2 * 1000 * batchRounds, slots: 1000 },
     { name: "large", description: "churn of 16 live blocks, sizes log-uniform 64 KiB-4 MiB",
       fn: "churnLog", args: [16, largeSteps, 64 * KiB, 4 * MiB], ops: 2 * 16 + 2 * largeSteps, slots: 16 },
+    // V8 answers memory.grow on a big memory with full garbage collections of the JS heap, so the
+    // number of grows an allocator makes costs in proportion to the embedder's JS heap
+    { name: "grow-js-heap", description: `${growBlocks} blocks of 1 MiB allocated, then freed, while the host holds 1M JS objects (V8 collects the JS heap on memory.grow past ~64 MiB)`,
+      fn: "batches", args: [1, growBlocks, MiB, MiB, 1], ops: 2 * growBlocks, slots: growBlocks, jsHeapObjects: 1_000_000 },
     { name: "realloc-bytes", description: "256 buffers grown round-robin by realloc(p, len+1), 1 byte at a time",
       fn: "reallocBytes", args: [256, bytesFinal], ops: 256 * bytesFinal + 256, slots: 256, realloc: true, finalBytes: 256 * bytesFinal },
     { name: "realloc-double", description: "1000 vectors: a byte appended per step round-robin, capacity doubled from 16 B when full",
