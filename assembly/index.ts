@@ -2,7 +2,7 @@
 //
 // This header is the design; docs/ARCHITECTURE.md has the memory layout and invariants.
 // Vocabulary: a "wasm page" is 64 KiB (memory.grow's unit); a "page" is the allocator's
-// 8 KiB unit; a "span" is a run of pages; a "class" is one of 81 object sizes, 8 B .. 64 KiB.
+// 8 KiB unit; a "span" is a run of pages; a "class" is one of 113 object sizes, 8 B .. 64 KiB.
 //
 // Tiers, each with one job, one file each:
 //   ThreadCache      (threadcache.ts) per instance, in Wasm globals' reach: a free list per class.
@@ -10,7 +10,8 @@
 //   CentralFreeList  (central.ts) per class, shared: spans with free objects; moves objects to and
 //                    from caches in batches; returns a span's pages when all its objects are free.
 //   PageHeap         (pageheap.ts) shared: free page runs by length; splits, coalesces, and grows
-//                    linear memory with memory.grow (its sbrk) in steps of >= 1/32 of the heap;
+//                    linear memory with memory.grow (its sbrk) in steps of >= 1/32 of the heap
+//                    (1/8 from 64 MiB of memory, where memory.grow sets off V8 JS heap collections);
 //                    keeps the last 4 freed large blocks whole for reuse ("spares").
 //   PageMap          (pagemap.ts) address -> span, so free(p) needs no header and can refuse a
 //                    pointer it never handed out.
@@ -21,7 +22,8 @@
 //      is the fast path, a leaf (malloc.ts).
 //   2. Cache miss: fetch a batch from the class's central list (cacheFetchSlow), a span's
 //      objects in address order (its free list relinked so first, when objects came back to it).
-//   3. Central list empty: a new span of the class's page count from the page heap.
+//   3. Central list empty: a new span of the class's page count (larger, with less tail, once the
+//      class holds 16 spans) from the page heap.
 //   4. Page heap: a spare that fits (large blocks), else best-fit free run, else the top run,
 //      else (spares released first) memory.grow.
 //   n > 64 KiB: a page run from the page heap (step 4).
