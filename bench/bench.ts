@@ -128,6 +128,10 @@ function okCell(a: AllocatorName, w: Workload, runs: RunResult[]): Cell {
   };
 }
 
+/** The JS objects the current workload has the host hold (Workload.jsHeapObjects): module state,
+ *  so that no liveness analysis of a suspended async frame can let them go during its runs. */
+let heldJsObjects: object[] = [];
+
 export async function runBench(o: BenchOptions): Promise<{ results: BenchResults; failed: boolean }> {
   const stat0 = procStat(), cpu0 = process.cpuUsage();
   const workloads = await selectWorkloads(o);
@@ -142,8 +146,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
   const progress = new Progress(workloads.length * o.allocators.length * (o.runs + 1));
   let failed = false;
   for (const w of workloads) {
-    // held for this workload's runs (the async function's frame keeps it to the iteration's end)
-    const jsHeap = w.jsHeapObjects ? Array.from({ length: w.jsHeapObjects }, (_, i) => ({ i, pair: [i, -i], name: "o" + i })) : [];
+    heldJsObjects = w.jsHeapObjects ? Array.from({ length: w.jsHeapObjects }, (_, i) => ({ i, pair: [i, -i], name: "o" + i })) : [];
     // The allocators take turns, run by run (a1 a2 a3, a1 a2 a3, ...), so that whatever else the
     // machine does, and the process's own warming up (background compilation, the first fresh
     // memories), falls on all of them alike instead of on whichever ran first.
@@ -179,6 +182,7 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
     }
     for (const l of lanes) results.push(l.cell ?? okCell(l.a, w, l.runs));
   }
+  heldJsObjects = [];
   progress.end();
   // one extra, untimed asmalloc run per workload for the report's heap map (after the timings)
   const heapMaps = o.allocators.includes("asmalloc")
