@@ -48,10 +48,10 @@ function unlinkNonempty(c: CentralFreeList, s: Span): void {
   s.next = s.prev = 0;
 }
 
-function newSmallSpan(cls: u32, c: CentralFreeList): Span | null {
+function newSmallSpan(cls: u32, c: CentralFreeList, mayGrow: bool): Span | null {
   const size = classToSize(cls);
   const pages = classSpanPages(size, select<u32>(HOT_SPAN_TAIL_SHIFT, SPAN_TAIL_SHIFT, c.spans >= HOT_SPANS));
-  const s = pageHeapAlloc(pages, SpanState.SMALL);
+  const s = pageHeapAlloc(pages, SpanState.SMALL, mayGrow);
   if (!s) return null;
   const objects = (pages << PAGE_SHIFT) / size;
   s.cls = <u16>cls;
@@ -99,15 +99,16 @@ function orderFreeList(s: Span, listed: u32): void {
 
 /** Moves up to `want` objects of class cls onto the chain starting at `*chain` (a list head in
  *  a cache), in the order taken: address order within a span, as the cache will hand them out.
- *  Returns how many; fewer than `want` only when memory is exhausted. */
-export function centralFetch(cls: u32, want: u32, chain: usize): u32 {
+ *  Returns how many; fewer than `want` only when a new span is needed and memory is exhausted,
+ *  or would have to grow and `mayGrow` is false. */
+export function centralFetch(cls: u32, want: u32, chain: usize, mayGrow: bool): u32 {
   const c = centralList(cls);
   const rest = load<u32>(chain);
   let last = chain, got: u32 = 0;   // the chain's head word first: the first object goes there
   while (got < want) {
     let s = changetype<Span>(c.nonempty);
     if (!s) {
-      const fresh = newSmallSpan(cls, c);
+      const fresh = newSmallSpan(cls, c, mayGrow);
       if (!fresh) break;
       s = fresh;
     }

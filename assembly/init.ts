@@ -68,7 +68,7 @@ function buildHeap(base: usize, memEnd: u32): bool {
 export function exitThread(): void {
   if (!smallLimit) return;
   if (!THREADS) {   // one instance: it keeps its cache, emptied (a trim)
-    cacheFlush();
+    cacheFlush(1);
     return;
   }
   cacheRelease();

@@ -6,7 +6,7 @@ import { Span, SpanState } from "./span";
 import { pageHeapAlloc, pageHeapAllocAligned, pageHeapFreeLarge, pageHeapExtend, pageHeapShrink } from "./pageheap";
 import { heapHeader } from "./header";
 import { lockHeap, unlockHeap } from "./lock";
-import { flushCacheForMemory } from "./threadcache";
+import { flushCacheFor } from "./threadcache";
 
 /** Pages for `bytes`, or 0 when the rounding overflows 32 bits. */
 export function pagesFor(bytes: u64): u32 {
@@ -33,17 +33,25 @@ function adopt(s: Span | null, size: usize): usize {
 /** A large block of `size` bytes aligned to alignBytes (a power of two), or 0 when memory is
  *  exhausted. Its span's `zeroed` tells whether its pages are untouched since memory.grow. */
 export function largeAlloc(size: usize, alignBytes: u32): usize {
-  const p = largeAllocOnce(size, alignBytes);
-  return p || !flushCacheForMemory() ? p : largeAllocOnce(size, alignBytes);
+  let p = largeAllocOnce(size, alignBytes, false);
+  if (!p) {   // the pages need memory to grow
+    flushCacheFor(true);
+    p = largeAllocOnce(size, alignBytes, true);
+  }
+  if (!p) {   // memory is exhausted
+    flushCacheFor(false);
+    p = largeAllocOnce(size, alignBytes, true);
+  }
+  return p;
 }
 
-function largeAllocOnce(size: usize, alignBytes: u32): usize {
+function largeAllocOnce(size: usize, alignBytes: u32, mayGrow: bool): usize {
   const npages = pagesFor(size);
   if (!npages) return 0;
   lockHeap();
   const s = alignBytes > PAGE_SIZE
-    ? pageHeapAllocAligned(npages, alignBytes, SpanState.LARGE)
-    : pageHeapAlloc(npages, SpanState.LARGE);
+    ? pageHeapAllocAligned(npages, alignBytes, mayGrow)
+    : pageHeapAlloc(npages, SpanState.LARGE, mayGrow);
   const p = adopt(s, size);
   unlockHeap();
   return p;
@@ -55,7 +63,7 @@ export function largeAllocForGrowth(size: usize, oldBytes: usize): usize {
   const npages = pagesFor(max<u64>(<u64>size, <u64>oldBytes + (<u64>oldBytes >> REALLOC_HEADROOM_SHIFT)));
   if (!npages) return 0;
   lockHeap();
-  const s = pageHeapAlloc(npages, SpanState.LARGE, true);
+  const s = pageHeapAlloc(npages, SpanState.LARGE, true, true);
   const p = adopt(s, size);
   unlockHeap();
   return p ? p : largeAlloc(size, PAGE_SIZE);   // no room for headroom: exact

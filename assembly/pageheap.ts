@@ -313,11 +313,13 @@ function carve(run: Span, npages: u32, state: SpanState): Span {
   return s;
 }
 
-/** A span of npages in `state` (SMALL or LARGE), mapped; null when memory is exhausted.
- *  A large block may reuse a spare; else best fit from the free lists, then the top run, then
- *  memory.grow. `atTop`: from the bottom of the top run if it has room, where the block can
- *  later grow in place (realloc moving a block that outgrew its place). */
-export function pageHeapAlloc(npages: u32, state: SpanState, atTop: bool = false): Span | null {
+/** A span of npages in `state` (SMALL or LARGE), mapped; null when memory is exhausted, or
+ *  when it would have to grow and `mayGrow` is false (the caller then has the cache hand its
+ *  objects back first: see flushCacheFor). A large block may reuse a spare; else best fit
+ *  from the free lists, then the top run, then memory.grow. `atTop`: from the bottom of the top
+ *  run if it has room, where the block can later grow in place (realloc moving a block that
+ *  outgrew its place). */
+export function pageHeapAlloc(npages: u32, state: SpanState, mayGrow: bool, atTop: bool = false): Span | null {
   if (state == SpanState.LARGE && !atTop) {   // a spare that fits within 1/8 is taken whole
     const slot = findSpare(npages, true);
     if (slot) {
@@ -331,13 +333,13 @@ export function pageHeapAlloc(npages: u32, state: SpanState, atTop: bool = false
   if (!reserveSpans(SPLIT_RECORDS)) return null;   // first: it may take metadata from any free run
   const top = changetype<Span>(ph.top);
   let run = atTop && top && top.npages >= npages ? top : findRun(npages);
-  if (!run) run = takeTop(npages);
+  if (!run) run = takeTop(npages, mayGrow);
   if (!run) return null;
   return carve(run, npages, state);
 }
 
-/** The top run with at least npages, growing memory if needed; null when memory is exhausted. */
-function takeTop(npages: u32): Span | null {
+/** The top run with at least npages, growing memory if needed and `mayGrow`; else null. */
+function takeTop(npages: u32, mayGrow: bool): Span | null {
   let top = changetype<Span>(ph.top);
   if (!top || top.npages < npages) {
     if (releaseSpares()) {   // before growing memory, the spares go back and coalesce
@@ -346,23 +348,24 @@ function takeTop(npages: u32): Span | null {
       top = changetype<Span>(ph.top);
       if (top && top.npages >= npages) return top;
     }
-    if (!growHeap(npages, 0, GROWTH_DIVISOR)) return null;
+    if (!mayGrow || !growHeap(npages, 0, GROWTH_DIVISOR)) return null;
     top = changetype<Span>(ph.top);
     if (!top || top.npages < npages) return null;
   }
   return top;
 }
 
-/** A span of npages whose start is a multiple of alignBytes (> PAGE_SIZE, a power of two). */
-export function pageHeapAllocAligned(npages: u32, alignBytes: u32, state: SpanState): Span | null {
+/** A large block's span of npages whose start is a multiple of alignBytes (> PAGE_SIZE, a power
+ *  of two). */
+export function pageHeapAllocAligned(npages: u32, alignBytes: u32, mayGrow: bool): Span | null {
   const slack = (alignBytes >> PAGE_SHIFT) - 1;
   if (npages + slack < npages) return null;
-  const s = pageHeapAlloc(npages + slack, state);
+  const s = pageHeapAlloc(npages + slack, SpanState.LARGE, mayGrow);
   if (!s) return null;
   const lead = ((alignBytes - (s.start & (alignBytes - 1))) & (alignBytes - 1)) >> PAGE_SHIFT;
   if (lead) {   // hand the leading pages back
     if (!reserveSpans(SPLIT_RECORDS)) { pageHeapFree(s); return null; }
-    const head = newSpan(s.start, lead, state);
+    const head = newSpan(s.start, lead, SpanState.LARGE);
     s.start += lead << PAGE_SHIFT;
     s.npages -= lead;
     pagemapSetEnds(s);

@@ -1,10 +1,10 @@
 // ThreadCache: the front end, one per instance (Wasm globals are per instance, so each worker
 // has its own). A free list per class, no locks or atomics; list lengths adapt like TCMalloc's
 // max_length slow start, within a byte budget for the whole cache. See index.ts for the design.
-import { CLASS_COUNT, CACHE_BUDGET, CACHE_MAX_LENGTH, CACHE_MAX_OVERAGES, THREADS } from "./config";
+import { GROWTH_FLUSH_MIN_SIZE, FLUSHES_PER_GROWTH, CLASS_COUNT, CACHE_BUDGET, CACHE_MAX_LENGTH, CACHE_MAX_OVERAGES, THREADS } from "./config";
 import { centralFetch, centralRelease, transferPark, transferTake, transferLast, transferDrain } from "./central";
 import { heapHeader } from "./header";
-import { classToSize, classBatch } from "./sizeclasses";
+import { sizeToClass, classToSize, classBatch } from "./sizeclasses";
 import { allocMeta } from "./pageheap";
 import { lockHeap, unlockHeap } from "./lock";
 
@@ -36,6 +36,8 @@ import { lockHeap, unlockHeap } from "./lock";
 
 /** This instance's cache; 0 until init. */
 export let cacheBase: usize = 0;
+/** Flushes this instance has made before memory growth. */
+let flushesBeforeGrowth: u32 = 0;
 
 /** Gives this instance a cache: one an exited instance left, or a new one. */
 export function cacheInit(): bool {
@@ -58,7 +60,7 @@ export function cacheInit(): bool {
 
 /** Empties this instance's cache into the central lists and gives the record up. */
 export function cacheRelease(): void {
-  cacheFlush();
+  cacheFlush(1);
   lockHeap();
   cacheHeader().owned = 0;
   unlockHeap();
@@ -77,7 +79,8 @@ export function cacheRelease(): void {
 
 /** Cache miss: fetches a batch of class cls from the central list and returns one object,
  *  or 0 when memory is exhausted. */
-export function cacheFetchSlow(cls: u32): usize {
+// @ts-ignore: decorator (one caller: mallocClass)
+@inline export function cacheFetchSlow(cls: u32): usize {
   const list = cacheList(cls);
   const batch = classBatch(classToSize(cls));
   let want: u32;
@@ -91,23 +94,29 @@ export function cacheFetchSlow(cls: u32): usize {
   lockHeap();
   let got: u32 = 0;
   const first = THREADS && want == batch ? transferTake(cls) : 0;
-  if (!first) got = centralFetch(cls, want, changetype<usize>(list));
+  if (!first) got = centralFetch(cls, want, changetype<usize>(list), false);
   unlockHeap();
   if (first) {   // a parked batch: ours now, spliced in without the lock (transferLast is this instance's)
     store<u32>(transferLast, list.head);
     list.head = first;
     got = batch;
   }
-  if (!got && flushCacheForMemory()) {
-    lockHeap();
-    got = centralFetch(cls, 1, changetype<usize>(list));
-    unlockHeap();
-  }
+  // no object without a new span, and no span without growing memory
+  if (!got) got = flushAndFetchOne(cls, true);
+  if (!got) got = flushAndFetchOne(cls, false);   // memory is exhausted
   if (!got) return 0;
   list.room -= got - 1;   // got objects on, one handed out
   const p = list.head;
   list.head = load<u32>(p);
   return p;
+}
+
+function flushAndFetchOne(cls: u32, beforeGrowth: bool): u32 {
+  flushCacheFor(beforeGrowth);
+  lockHeap();
+  const got = centralFetch(cls, 1, changetype<usize>(cacheList(cls)), true);
+  unlockHeap();
+  return got;
 }
 
 /** A free made the list of class cls longer than its maxLength: a batch goes back to the
@@ -191,21 +200,28 @@ function setMaxLength(cls: u32, to: u32): void {
   list.maxLength = to;
 }
 
-/** Out of memory: hands every cached object back, so that spans they kept alive return to the
- *  page heap and coalesce. True if the caller should try again. */
-export function flushCacheForMemory(): bool {
-  if (!cacheBase) return false;
-  cacheFlush();
+/** Hands cached objects back, so that spans only they kept alive return to the page heap and
+ *  coalesce (and under threads, the transfer cache's). `beforeGrowth`: memory is about to grow,
+ *  and the pages needed may be had without it: objects of GROWTH_FLUSH_MIN_SIZE or more, so long
+ *  as this instance has made fewer than FLUSHES_PER_GROWTH such flushes per growth of the heap
+ *  (see config.ts). Else memory is exhausted: every object. REQUIRES the instance's cache (every
+ *  allocation sets the heap up, and so the cache, before it asks for memory). */
+export function flushCacheFor(beforeGrowth: bool): void {
+  if (beforeGrowth) {
+    if (flushesBeforeGrowth >= (<u32>heapHeader().memoryGrows + 1) * FLUSHES_PER_GROWTH) return;
+    flushesBeforeGrowth++;
+  }
+  cacheFlush(beforeGrowth ? sizeToClass(GROWTH_FLUSH_MIN_SIZE) : 1);
   if (THREADS) {
     lockHeap();
     transferDrain();
     unlockHeap();
   }
-  return true;
 }
 
-/** Hands every cached object back to the central lists (thread exit, or trimming the heap). */
-export function cacheFlush(): void {
-  for (let cls: u32 = 1; cls < CLASS_COUNT; cls++) shrinkMaxLength(cls, 0);
-  cacheHeader().victim = 0;
+/** Hands every cached object of class `from` or above back to the central lists (thread exit,
+ *  or trimming the heap: from class 1). The lists keep their bounds, so a busy class refills by
+ *  whole batches, not from slow start again. */
+export function cacheFlush(from: u32): void {
+  for (let cls = from; cls < CLASS_COUNT; cls++) release(cls, cacheList(cls).length);
 }
