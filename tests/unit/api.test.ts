@@ -232,6 +232,27 @@ describe.each(BUILDS)("C API (%s build)", (build) => {
     expect(memory.buffer.byteLength).toBeLessThanOrEqual(start + 5 * WASM_PAGE_SIZE);
   });
 
+  it("before memory grows, the cache hands back its objects of 1 KiB+: pages their spans held serve the request instead", () => {
+    const memory = new WebAssembly.Memory({ initial: 1 });
+    const h = makeHeap(build, { memory, heapBase: 8192 });
+    const blocks = Array.from({ length: 24 }, () => h.malloc(40 << 10));
+    for (const p of blocks) expect(p).not.toBe(0);
+    for (const p of blocks) h.free(p);
+    const before = h.stats();
+    expect(before.cacheBytes).toBeGreaterThan(64 << 10);   // the spans of these pin their pages
+    // more than the page heap holds free, less than that and the cache together
+    const size = before.pageHeapFreeBytes + before.cacheBytes - (32 << 10);
+    const big = h.malloc(size);
+    expect(big).not.toBe(0);
+    const after = h.stats();
+    expect(after.memoryGrows).toBe(before.memoryGrows);
+    expect(after.heapBytes).toBe(before.heapBytes);
+    expect(after.cacheBytes).toBeLessThan(before.cacheBytes);
+    new Uint8Array(memory.buffer, big, size).fill(7);
+    h.free(big);
+    h.check();
+  });
+
   it("a big heap grows in few steps: from 64 to 256 MiB of memory in at most 13 grows (heap/8), overshooting < 1/8", () => {
     // each memory.grow past 64 MiB can cost V8 a full JS garbage collection (config.ts BIG_MEMORY)
     const memory = new WebAssembly.Memory({ initial: 1 });
