@@ -65,11 +65,14 @@ export const META_CHUNK_PAGES: u32 = 2;
 
 // Front-end cache. Budget: objects one instance may keep cached, across all classes
 // (TCMalloc's per-thread cache default is 2-4 MiB for many threads; a Wasm heap is small).
-// Measured (bench, side by side): 256 -> 512 KiB took mixed sizes 130 -> 95 ns/op and LIFO/FIFO
-// batches of 1000 blocks of 16 B-1 KiB (about 520 KiB a round) 22 -> 18 ns/op, for +2-4% peak
-// on the traces; 1 MiB gained more (LIFO 10 ns/op) but put sqlite's trace above 1.15x dlmalloc's
-// peak.
-export const CACHE_BUDGET: u32 = 512 << 10;
+// A budget smaller than a program's working round makes classes take capacity from each other on
+// every miss. Measured (bench, side by side): 256 -> 512 KiB took mixed sizes 130 -> 95 ns/op and
+// LIFO/FIFO batches of 1000 blocks of 16 B-1 KiB (about 520 KiB a round) 22 -> 18 ns/op; once
+// the cache's large objects went back before memory grows (GROWTH_FLUSH_MIN_SIZE), 512 KiB ->
+// 1 MiB took LIFO 19.7 -> 11.6 ns/op and FIFO 21.0 -> 12.0 (dlmalloc 12.3, 15.2), mixed
+// 106 -> 92, traces unchanged within noise; peaks: LIFO/FIFO 0.9 -> 1.1 MB, gcc trace 5376 ->
+// 5568 KiB, sqlite trace 5440 -> 6848 (still 1.10x dlmalloc's), python 13168 -> 12984.
+export const CACHE_BUDGET: u32 = 1 << 20;
 /** Before memory grows, the cache hands back its objects of this size or more: a span of such a
  *  class holds few objects (8 per page at 1 KiB, one at 64 KiB), so one the cache holds is
  *  often all that keeps its span, pages that could have served the growth. Measured (bench
@@ -78,7 +81,7 @@ export const CACHE_BUDGET: u32 = 512 << 10;
  *  within noise. Every class (down to 8 B): python 13248 and 15% slower (its cache holds ~16k
  *  small objects, which go back to spans they share with live ones, for nothing). */
 export const GROWTH_FLUSH_MIN_SIZE: u32 = 1024;
-/** An instance flushes before growth at most this many times per growth of the heap so far: a
+/** An instance flushes before growth at most this many times for each time memory has grown: a
  *  flush that frees the pages needed keeps the heap as it is, the cache refills, and the next
  *  need would flush again. With no limit, micro (256 blocks live) went 5 -> 84 ns/op, a flush
  *  per batch; with one flush per growth the sqlite trace kept its 1.10x peak. */
