@@ -25,7 +25,8 @@
 //   3. Central list empty: a new span of the class's page count (larger, with less tail, once the
 //      class holds 16 spans) from the page heap.
 //   4. Page heap: a spare that fits (large blocks), else best-fit free run, else the top run,
-//      else (spares released first) memory.grow.
+//      else, once this instance's cache has handed back its objects of 1 KiB or more and the
+//      spares have gone back (pages they kept may free up), memory.grow.
 //   n > 64 KiB: a page run from the page heap (step 4).
 // Free, free(p):
 //   1. Page map -> span. p below the span's carved mark (only SMALL spans have one) and on an
