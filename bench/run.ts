@@ -7,8 +7,6 @@
 //   heapBase ..           the allocator's heap (a power of two >= 256 KiB above the region);
 //                         dlmalloc's statics and 16 KiB C stack and TLSF's root start here too
 // Peak heap = memory.buffer.byteLength at the end (linear memory never shrinks) - heapBase.
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { decodeStats, STATS_FIELDS } from "../src/statsfields.js";
 import * as B from "./build.js";
 import type { Workload } from "./workloads.js";
@@ -59,12 +57,6 @@ export function layout(w: Workload): { heapBase: number; slotBase: number; sizes
   while (heapBase < end) heapBase *= 2;
   return { heapBase, slotBase, sizesBase, opBase };
 }
-
-/** A full garbage collection, before each timed run: the memories and instances of the runs
- *  before are garbage (up to hundreds of MB), and V8 would collect them at some point inside a
- *  later run (memory.grow counts toward its external-memory limit), charging whoever ran then. */
-setFlagsFromString("--expose-gc");
-const collectGarbage = runInNewContext("gc") as () => void;
 
 /** An allocator: its module and, for copyalways, the module whose realloc replaces the allocator's
  *  (instantiated over the same memory, importing the allocator instance's exports as "asmalloc"). */
@@ -154,7 +146,6 @@ export async function runOnce(peer: Peer, w: Workload, hooks?: RunHooks): Promis
   d.setup(L.slotBase, w.slots, L.sizesBase, L.opBase, 12345, every);
   samples.push({ op: 0, heapBytes: memory.buffer.byteLength - heapBase, liveBytes: 0 });
   hooks?.start?.(memory, heapBase);
-  collectGarbage();
   const t0 = performance.now();
   try {
     d[w.fn](...w.args);
