@@ -7,6 +7,8 @@
 //   heapBase ..           the allocator's heap (a power of two >= 256 KiB above the region);
 //                         dlmalloc's statics and 16 KiB C stack and TLSF's root start here too
 // Peak heap = memory.buffer.byteLength at the end (linear memory never shrinks) - heapBase.
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { decodeStats, STATS_FIELDS } from "../src/statsfields.js";
 import * as B from "./build.js";
 import type { Workload } from "./workloads.js";
@@ -56,6 +58,31 @@ export function layout(w: Workload): { heapBase: number; slotBase: number; sizes
   let heapBase = 256 * 1024;
   while (heapBase < end) heapBase *= 2;
   return { heapBase, slotBase, sizesBase, opBase };
+}
+
+/** Before each timed run: a full garbage collection, then a wait until the process's resident
+ *  memory stops falling, for V8 to finish sweeping and freeing on its background threads. The runs before leave their memories as garbage (bump's
+ *  is 1.5 GB on `mixed`), and V8 would otherwise collect them inside a later run, when a
+ *  memory.grow crosses its external-memory limit: most often in the run of an allocator that
+ *  grows memory in many small steps. Measured (mixed, all six allocators taking turns, median of
+ *  7): dlmalloc 218.8 ns/op without, 95.9 with (asmalloc 119.3 and 124.7). The wait matters:
+ *  with the collection alone, a full run had copyalways (asmalloc underneath) at 1.3-2.7x
+ *  asmalloc's time on the cells right after bump's, whose memory was still being freed; with a
+ *  fixed 30 ms pause, still 1.63x on fifo and 1.29x on the sqlite trace; with the wait, 1.00,
+ *  1.06 and 0.98x. */
+setFlagsFromString("--expose-gc");
+const collectGarbage = runInNewContext("gc") as () => void;
+async function settleGarbage(): Promise<void> {
+  collectGarbage();
+  // until the process's resident memory stops falling (a freed 0.5 GB memory takes ~100 ms)
+  const sleep = () => new Promise((resolve) => setTimeout(resolve, 10));
+  let rss = process.memoryUsage.rss();
+  for (let waited = 0; waited < 1000; waited += 10) {
+    await sleep();
+    const now = process.memoryUsage.rss();
+    if (rss - now < 1 << 20) break;
+    rss = now;
+  }
 }
 
 /** An allocator: its module and, for copyalways, the module whose realloc replaces the allocator's
@@ -146,6 +173,7 @@ export async function runOnce(peer: Peer, w: Workload, hooks?: RunHooks): Promis
   d.setup(L.slotBase, w.slots, L.sizesBase, L.opBase, 12345, every);
   samples.push({ op: 0, heapBytes: memory.buffer.byteLength - heapBase, liveBytes: 0 });
   hooks?.start?.(memory, heapBase);
+  await settleGarbage();
   const t0 = performance.now();
   try {
     d[w.fn](...w.args);
