@@ -58,7 +58,8 @@ function largeAllocOnce(size: usize, alignBytes: u32, mayGrow: bool): usize {
 }
 
 /** A large block for a block that realloc must move: placed at the top of the heap with
- *  headroom, where it can keep growing in place. */
+ *  headroom, where it can keep growing in place. It may grow memory at once, with no flush of
+ *  the cache first (see largeAlloc): a block placed at the top grows into new memory anyway. */
 export function largeAllocForGrowth(size: usize, oldBytes: usize): usize {
   const npages = pagesFor(max<u64>(<u64>size, <u64>oldBytes + (<u64>oldBytes >> REALLOC_HEADROOM_SHIFT)));
   if (!npages) return 0;

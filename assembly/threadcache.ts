@@ -204,8 +204,8 @@ function setMaxLength(cls: u32, to: u32): void {
  *  coalesce (and under threads, the transfer cache's). `beforeGrowth`: memory is about to grow,
  *  and the pages needed may be had without it: objects of GROWTH_FLUSH_MIN_SIZE or more, so long
  *  as this instance has made fewer than FLUSHES_PER_GROWTH such flushes for each time memory has
- *  grown (see config.ts). Else memory is exhausted: every object. REQUIRES the instance's cache (every
- *  allocation sets the heap up, and so the cache, before it asks for memory). */
+ *  grown (see config.ts). Else memory is exhausted: every object. REQUIRES the instance's cache
+ *  (every allocation sets the heap up, and so the cache, before it asks for memory). */
 export function flushCacheFor(beforeGrowth: bool): void {
   if (beforeGrowth) {
     if (flushesBeforeGrowth >= <u32>heapHeader().memoryGrows * FLUSHES_PER_GROWTH) return;

@@ -61,10 +61,10 @@ export function layout(w: Workload): { heapBase: number; slotBase: number; sizes
 }
 
 /** Before each timed run: a full garbage collection, then a wait until the process's resident
- *  memory stops falling, for V8 to finish sweeping and freeing on its background threads. The runs before leave their memories as garbage (bump's
- *  is 1.5 GB on `mixed`), and V8 would otherwise collect them inside a later run, when a
- *  memory.grow crosses its external-memory limit: most often in the run of an allocator that
- *  grows memory in many small steps. Measured (mixed, all six allocators taking turns, median of
+ *  memory stops falling, for V8 to finish sweeping and freeing on its background threads. The
+ *  runs before leave their memories as garbage (bump's is 1.5 GB on `mixed`), and V8 would
+ *  otherwise collect them inside a later run, when a memory.grow crosses its external-memory
+ *  limit: most often in the run of an allocator that grows memory in many small steps. Measured (mixed, all six allocators taking turns, median of
  *  7): dlmalloc 218.8 ns/op without, 95.9 with (asmalloc 119.3 and 124.7). The wait matters:
  *  with the collection alone, a full run had copyalways (asmalloc underneath) at 1.3-2.7x
  *  asmalloc's time on the cells right after bump's, whose memory was still being freed; with a
