@@ -1,7 +1,7 @@
 // ThreadCache: the front end, one per instance (Wasm globals are per instance, so each worker
 // has its own). A free list per class, no locks or atomics; list lengths adapt like TCMalloc's
 // max_length slow start, within a byte budget for the whole cache. See index.ts for the design.
-import { GROWTH_FLUSH_MIN_SIZE, FLUSHES_PER_GROWTH, CLASS_COUNT, CACHE_BUDGET, CACHE_MAX_LENGTH, CACHE_MAX_OVERAGES, THREADS } from "./config";
+import { GROWTH_FLUSH_MIN_SIZE, FLUSHES_PER_GROWTH, CLASS_COUNT, CACHE_BUDGET, CACHE_STEAL_EVERY, CACHE_MAX_LENGTH, CACHE_MAX_OVERAGES, THREADS } from "./config";
 import { centralFetch, centralRelease, transferPark, transferTake, transferLast, transferDrain } from "./central";
 import { heapHeader } from "./header";
 import { sizeToClass, classToSize, classBatch } from "./sizeclasses";
@@ -169,21 +169,27 @@ function release(cls: u32, n: u32): void {
   list.room += min<u32>(taken, list.length);
 }
 
+/** Growths this instance's cache refused for want of budget (see CACHE_STEAL_EVERY). */
+let refusedGrowths: u32 = 0;
+
 function growMaxLength(cls: u32, by: u32): void {
   const h = cacheHeader();
-  const size = classToSize(cls);
-  // over budget: take capacity from other classes, round robin, until this growth fits
-  for (let tries: u32 = 0; h.capacityBytes + by * size > CACHE_BUDGET && tries < CLASS_COUNT; tries++) {
-    const v = h.victim + 1 < CLASS_COUNT ? h.victim + 1 : 1;
-    h.victim = v;
-    const vl = cacheList(v);
-    if (v != cls && vl.maxLength) shrinkMaxLength(v, vl.maxLength >> 1);
+  const bytes = by * classToSize(cls);
+  // over budget: the list keeps its bound, except every CACHE_STEAL_EVERY-th time, when it takes
+  // capacity from other classes, round robin, until this growth fits
+  if (h.capacityBytes + bytes > CACHE_BUDGET) {
+    if (++refusedGrowths & (CACHE_STEAL_EVERY - 1)) return;
+    for (let tries: u32 = 0; h.capacityBytes + bytes > CACHE_BUDGET; tries++) {
+      if (tries == CLASS_COUNT) return;
+      const v = h.victim % (CLASS_COUNT - 1) + 1;   // 1, 2 ... CLASS_COUNT - 1, 1 ...
+      h.victim = v;
+      if (v != cls) shrinkMaxLength(v, cacheList(v).maxLength >> 1);
+    }
   }
-  if (h.capacityBytes + by * size > CACHE_BUDGET) return;
   const list = cacheList(cls);
   list.maxLength += by;
   list.room += by;
-  h.capacityBytes += by * size;
+  h.capacityBytes += bytes;
 }
 
 function shrinkMaxLength(cls: u32, to: u32): void {
