@@ -57,6 +57,8 @@ export interface Cell {
   peakLiveBytes?: number;
   /** peakLiveBytes / peakHeapBytes */
   heapEfficiency?: number;
+  /** median over runs of RunResult.touchedBytes: fresh memory the run wrote first (resident growth) */
+  touchedBytes?: number;
   /** reallocs that returned a new pointer, and min(old, new) bytes summed over them (measured by the driver) */
   reallocMoves?: number;
   reallocMovedBytes?: number;
@@ -122,6 +124,7 @@ function okCell(a: AllocatorName, w: Workload, runs: RunResult[]): Cell {
     nsPerOp: median(runs.map((r) => r.nsPerOp)), runMs: times.map((t) => +t.toFixed(3)),
     peakHeapBytes: mid.peakHeapBytes, peakLiveBytes: mid.peakLiveBytes,
     heapEfficiency: mid.peakLiveBytes / mid.peakHeapBytes,
+    ...(runs.every((r) => r.touchedBytes !== undefined) ? { touchedBytes: median(runs.map((r) => r.touchedBytes!)) } : {}),
     reallocMoves: mid.reallocMoves, reallocMovedBytes: mid.reallocMovedBytes,
     stats: mid.stats,
     samples: mid.samples.map((s: Sample) => [s.op, s.heapBytes, s.liveBytes]),
@@ -250,6 +253,10 @@ export function formatTable(r: BenchResults): string {
   section("peak heap (linear memory above the heap base; in brackets: vs asmalloc's)",
     (c, b) => `${fmtBytes(c.peakHeapBytes!)}${c.allocator !== "asmalloc" && b?.peakHeapBytes ? ` (${(c.peakHeapBytes! / b.peakHeapBytes).toFixed(2)})` : ""}`);
   section("heap efficiency (peak live requested bytes / peak heap)", (c) => (c.peakLiveBytes ? `${(100 * c.heapEfficiency!).toFixed(0)}%` : "-"));
+  if (r.results.some((c) => c.touchedBytes !== undefined)) {
+    section("memory touched (pages the run wrote first: the process's page faults x 4 KiB, median; in brackets: vs asmalloc's)",
+      (c, b) => c.touchedBytes === undefined ? "-" : `${fmtBytes(c.touchedBytes)}${c.allocator !== "asmalloc" && b?.touchedBytes ? ` (${(c.touchedBytes / b.touchedBytes).toFixed(2)})` : ""}`);
+  }
   const rw = r.workloads.filter((w) => w.realloc);
   if (rw.length) {
     section("realloc: bytes copied by moves (driver-measured min(old,new) per moved block) / moves [copied / final size of the grown buffers]", (c) => {

@@ -228,6 +228,10 @@ export function renderReport(r: BenchResults, extra: { threads?: unknown; sqlite
     "peak heap (linear memory above the heap base); ratio vs asmalloc's (&gt;1, green: more memory than asmalloc)", "peak-table"));
   s.push(matrixTable(r, (c) => c.peakLiveBytes ? { text: `${(100 * (c.heapEfficiency ?? 0)).toFixed(0)}%` } : null,
     "heap efficiency (peak live requested bytes / peak heap)", "eff-table"));
+  if (r.results.some((c) => c.touchedBytes !== undefined)) {
+    s.push(matrixTable(r, (c, b) => c.touchedBytes === undefined ? null : { text: fmtBytes(c.touchedBytes), ratio: b?.touchedBytes ? c.touchedBytes / b.touchedBytes : undefined },
+      "memory touched: pages the run wrote first (the process's page faults × 4 KiB, median), what the run added to resident memory; each costs ~2 µs here, which is part of every time above; ratio vs asmalloc's (&gt;1, green: more than asmalloc)", "touched-table"));
+  }
   const rw = r.workloads.filter((w) => w.realloc);
   if (rw.length) {
     s.push(matrixTable({ ...r, workloads: rw }, (c) => {

@@ -102,6 +102,13 @@ describe.skipIf(!haveChromium)("in chromium", () => {
     const nsRows = await page.$$eval("#ns-table tbody tr", (rows) => rows.map((r) => r.textContent ?? ""));
     expect(nsRows.length).toBe(2);
     for (const r of nsRows) expect(r).toMatch(/\d+\.\d.*\d+\.\d\d×/);
+    // memory touched (page faults; Linux counts them): a size per allocator, with the ratio
+    if (process.platform === "linux") {
+      expect(results.results.every((c: { status: string; touchedBytes?: number }) => c.status !== "ok" || c.touchedBytes! > 0)).toBe(true);
+      const touchedRows = await page.$$eval("#touched-table tbody tr", (rows) => rows.map((r) => r.textContent ?? ""));
+      expect(touchedRows.length).toBe(2);
+      for (const r of touchedRows) expect(r).toMatch(/\d+(\.\d)? [KMG]iB.*\d+\.\d\d×/);
+    }
     expect(await page.textContent("#meta")).toContain(results.machine.cpu);
     // self-contained: nothing requested but the page itself (and the favicon the browser asks for)
     expect(requests.filter((u) => !u.endsWith("/report/report.html") && !u.endsWith("/favicon.ico"))).toEqual([]);
