@@ -216,6 +216,57 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
   return { results: res, failed };
 }
 
+// ---- the summary: one line per peer ---------------------------------------------------------------
+/** A peer against asmalloc over a run's workloads: geometric means of its time and peak memory
+ *  over asmalloc's (> 1: asmalloc faster or smaller) on the synthetic workloads and on the traces,
+ *  counting only workloads both completed; the workloads where the peer was ahead; and those it
+ *  failed (out of memory, corrupted, trapped). What someone choosing an allocator reads first. */
+export interface SummaryRow {
+  allocator: string;
+  time: { synthetic?: number; traces?: number };
+  peak: { synthetic?: number; traces?: number };
+  /** workloads (of those both completed) where the peer took less time / less peak memory */
+  fasterOn: string[];
+  smallerOn: string[];
+  /** workloads the peer did not complete, with its status */
+  failed: { workload: string; status: string }[];
+}
+
+function geomean(xs: number[]): number | undefined {
+  return xs.length ? Math.exp(xs.reduce((a, x) => a + Math.log(x), 0) / xs.length) : undefined;
+}
+
+export function summarize(r: BenchResults): SummaryRow[] {
+  const cell = (w: string, a: string) => r.results.find((c) => c.workload === w && c.allocator === a);
+  const rows: SummaryRow[] = [];
+  for (const a of r.allocators) {
+    if (a.name === "asmalloc" || a.skipped) continue;
+    const ratios = { time: { synthetic: [] as number[], traces: [] as number[] }, peak: { synthetic: [] as number[], traces: [] as number[] } };
+    const row: SummaryRow = { allocator: a.name, time: {}, peak: {}, fasterOn: [], smallerOn: [], failed: [] };
+    for (const w of r.workloads) {
+      const base = cell(w.name, "asmalloc"), c = cell(w.name, a.name);
+      if (!c || c.status === "skipped") continue;
+      if (c.status !== "ok") { row.failed.push({ workload: w.name, status: c.status }); continue; }
+      if (base?.status !== "ok") continue;
+      const kind = w.trace ? "traces" : "synthetic";
+      if (c.nsPerOp && base.nsPerOp) {
+        ratios.time[kind].push(c.nsPerOp / base.nsPerOp);
+        if (c.nsPerOp < base.nsPerOp) row.fasterOn.push(w.name);
+      }
+      if (c.peakHeapBytes && base.peakHeapBytes) {
+        ratios.peak[kind].push(c.peakHeapBytes / base.peakHeapBytes);
+        if (c.peakHeapBytes < base.peakHeapBytes) row.smallerOn.push(w.name);
+      }
+    }
+    for (const m of ["time", "peak"] as const) for (const k of ["synthetic", "traces"] as const) {
+      const g = geomean(ratios[m][k]);
+      if (g !== undefined) row[m][k] = g;
+    }
+    rows.push(row);
+  }
+  return rows;
+}
+
 // ---- the terminal table --------------------------------------------------------------------------
 const fmtBytes = (b: number) => (b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(1)}G` : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)}M` : `${Math.round(b / 1024)}K`);
 /** Bytes copied by realloc moves / the grown buffers' final size, formatted (undefined when the
@@ -248,6 +299,16 @@ export function formatTable(r: BenchResults): string {
     out.push(pad("workload", W, true) + names.map((n) => pad(n, colW)).join(""));
     workloads.forEach((w, i) => out.push(pad(w.name, W, true) + rows[i].map((t) => pad(t, colW)).join("")));
   };
+  const summary = summarize(r);
+  if (summary.length) {
+    const x = (v?: number) => (v === undefined ? "-" : `${v.toFixed(2)}x`);
+    const head = ["allocator", "time synthetic", "time traces", "peak synthetic", "peak traces", "faster on", "smaller on", "failed"];
+    const lines = summary.map((s) => [s.allocator, x(s.time.synthetic), x(s.time.traces), x(s.peak.synthetic), x(s.peak.traces),
+      String(s.fasterOn.length), String(s.smallerOn.length), s.failed.length ? s.failed.map((f) => `${f.workload} (${f.status})`).join(", ") : "-"]);
+    const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)) + 2);
+    out.push("", "summary: each peer against asmalloc, geometric means of its time and peak over asmalloc's (>1 = asmalloc faster or smaller); faster/smaller on = workloads where the peer beat asmalloc");
+    out.push([head, ...lines].map((l) => l.map((t, i) => (i === 0 ? t.padEnd(widths[i]) : i === 7 ? "  " + t : t.padStart(widths[i]))).join("").trimEnd()).join("\n"));
+  }
   section("ns per allocator call (median; in brackets: time vs asmalloc's, >1 = slower than asmalloc)",
     (c, b) => `${c.nsPerOp!.toFixed(1)}${c.allocator !== "asmalloc" && b?.nsPerOp ? ` (${(c.nsPerOp! / b.nsPerOp).toFixed(2)})` : ""}`);
   section("peak heap (linear memory above the heap base; in brackets: vs asmalloc's)",

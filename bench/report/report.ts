@@ -7,7 +7,7 @@
 // workload with samples; heapmap = one per entry of results.heapMaps.
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { copiedPerFinal, type BenchResults, type Cell } from "../bench.js";
+import { copiedPerFinal, summarize, type BenchResults, type Cell } from "../bench.js";
 import type { HeapMapCapture } from "./heapmap.js";
 
 const PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
@@ -45,6 +45,18 @@ function statusText(c: Cell | undefined): string {
 }
 
 // ---- tables -----------------------------------------------------------------------------------
+
+/** The summary: a row per peer, geometric means of its time and peak over asmalloc's. */
+function summaryTable(r: BenchResults): string {
+  const rows = summarize(r);
+  if (!rows.length) return "";
+  const g = (v?: number) => (v === undefined ? `<td class="muted">-</td>` : `<td${ratioBg(v)}>${v.toFixed(2)}×</td>`);
+  const list = (ws: string[]) => `<td style="text-align:left">${ws.length ? esc(ws.join(", ")) : `<span class="muted">none</span>`}</td>`;
+  const body = rows.map((s) => `<tr><th>${esc(s.allocator)}</th>${g(s.time.synthetic)}${g(s.time.traces)}${g(s.peak.synthetic)}${g(s.peak.traces)}` +
+    `${list(s.fasterOn)}${list(s.smallerOn)}<td style="text-align:left">${s.failed.length ? s.failed.map((f) => `<span class="bad">${esc(f.status.toUpperCase())}</span> ${esc(f.workload)}`).join(", ") : `<span class="muted">none</span>`}</td></tr>`);
+  return `<table id="summary-table"><caption>each peer against asmalloc: geometric means of its time and peak memory over asmalloc's on the workloads both completed (&gt;1, green: asmalloc faster or smaller), the workloads where it beat asmalloc, and those it failed</caption>
+<thead><tr><th>allocator</th><th>time, synthetic</th><th>time, traces</th><th>peak, synthetic</th><th>peak, traces</th><th>faster than asmalloc on</th><th>smaller than asmalloc on</th><th>failed</th></tr></thead><tbody>${body.join("")}</tbody></table>`;
+}
 
 function matrixTable(r: BenchResults, value: (c: Cell, base?: Cell) => { text: string; ratio?: number } | null, caption: string, id: string): string {
   const names = r.allocators.map((a) => a.name);
@@ -213,6 +225,8 @@ export function renderReport(r: BenchResults, extra: { threads?: unknown; sqlite
 <dt>asmalloc.wasm</dt><dd>sha1 ${esc(r.asmallocSha1 ?? "?")}</dd>
 <dt>allocators</dt><dd>${r.allocators.map((a) => `<b>${esc(a.name)}</b>: ${esc(a.description)}${a.skipped ? ` <span class="muted">(${esc(a.skipped)})</span>` : ""}`).join("<br>")}</dd></dl>`);
 
+  const summary = summaryTable(r);
+  if (summary) s.push(`<h2>Summary</h2>${summary}`);
   s.push(`<h2>Time</h2>`);
   s.push(matrixTable(r, (c, b) => c.nsPerOp === undefined ? null : { text: c.nsPerOp.toFixed(1), ratio: b?.nsPerOp ? c.nsPerOp / b.nsPerOp : undefined },
     "ns per allocator call (median); ratio = time vs asmalloc's (&gt;1, green: slower than asmalloc)", "ns-table"));

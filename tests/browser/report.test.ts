@@ -102,6 +102,10 @@ describe.skipIf(!haveChromium)("in chromium", () => {
     const nsRows = await page.$$eval("#ns-table tbody tr", (rows) => rows.map((r) => r.textContent ?? ""));
     expect(nsRows.length).toBe(2);
     for (const r of nsRows) expect(r).toMatch(/\d+\.\d.*\d+\.\d\d×/);
+    // the summary: one row for the peer, its geometric means as ratios
+    const summaryRows = await page.$$eval("#summary-table tbody tr", (rows) => rows.map((r) => r.textContent ?? ""));
+    expect(summaryRows.length).toBe(1);
+    expect(summaryRows[0]).toMatch(/^tlsf\d+\.\d\d×\d+\.\d\d×\d+\.\d\d×\d+\.\d\d×/);
     // memory touched (page faults; Linux counts them): a size per allocator, with the ratio
     if (process.platform === "linux") {
       expect(results.results.every((c: { status: string; touchedBytes?: number }) => c.status !== "ok" || c.touchedBytes! > 0)).toBe(true);

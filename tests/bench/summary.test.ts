@@ -1,0 +1,55 @@
+// The bench's summary (bench/bench.ts summarize): a row per peer with geometric means of its time
+// and peak over asmalloc's, split into synthetic workloads and traces, over the workloads both
+// completed; the workloads where the peer beat asmalloc; and the ones it failed.
+import { describe, it, expect } from "vitest";
+// @ts-ignore: built by scripts/build.mjs
+import { summarize, formatTable } from "../../dist/bench/bench.js";
+
+function results() {
+  const wl = (name: string, trace = false) => ({ name, description: name, ops: 1, heapBase: 0, realloc: false,
+    ...(trace ? { trace: { file: name, peakLiveBytes: 1, slots: 1 } } : {}) });
+  const ok = (allocator: string, workload: string, nsPerOp: number, peakHeapBytes: number) =>
+    ({ allocator, workload, status: "ok", runs: 5, nsPerOp, peakHeapBytes, peakLiveBytes: 1, heapEfficiency: 1 / peakHeapBytes });
+  return {
+    schema: "asmalloc-bench/1", date: "2026-11-22T00:00:00Z",
+    machine: { cpu: "cpu", cores: 2, memoryBytes: 1, node: "v20", platform: "linux-x64", otherCpuShare: 0 },
+    asmallocSha1: "0", options: { quick: true, runs: 5, memoryMaxBytes: 1 },
+    allocators: [
+      { name: "asmalloc", description: "", wasmBytes: 1 },
+      { name: "peer", description: "", wasmBytes: 1 },
+      { name: "absent", description: "", wasmBytes: null, skipped: "not installed" },
+    ],
+    workloads: [wl("a"), wl("b"), wl("c"), wl("t1", true), wl("t2", true)],
+    results: [
+      ok("asmalloc", "a", 10, 100), ok("peer", "a", 20, 100),      // peer 2x slower, same memory
+      ok("asmalloc", "b", 10, 100), ok("peer", "b", 5, 400),       // peer faster, 4x the memory
+      ok("asmalloc", "c", 10, 100), { allocator: "peer", workload: "c", status: "oom", error: "x", runs: 0 },
+      ok("asmalloc", "t1", 10, 100), ok("peer", "t1", 30, 50),     // traces: slower, smaller
+      { allocator: "asmalloc", workload: "t2", status: "trap", error: "x", runs: 0 }, ok("peer", "t2", 1, 1),
+      { allocator: "absent", workload: "a", status: "skipped", error: "not installed", runs: 0 },
+    ],
+  };
+}
+
+describe("bench summary", () => {
+  it("geometric means over the workloads both completed, split synthetic / traces; wins and failures listed", () => {
+    const rows = summarize(results());
+    expect(rows.map((r: any) => r.allocator)).toEqual(["peer"]);   // not asmalloc, not a skipped peer
+    const [p] = rows;
+    expect(p.time.synthetic).toBeCloseTo(Math.sqrt(2 * 0.5), 10);   // a: 2, b: 0.5; c failed
+    expect(p.peak.synthetic).toBeCloseTo(Math.sqrt(1 * 4), 10);
+    expect(p.time.traces).toBeCloseTo(3, 10);                       // t2: asmalloc trapped, left out
+    expect(p.peak.traces).toBeCloseTo(0.5, 10);
+    expect(p.fasterOn).toEqual(["b"]);
+    expect(p.smallerOn).toEqual(["t1"]);
+    expect(p.failed).toEqual([{ workload: "c", status: "oom" }]);
+  });
+
+  it("the terminal table opens with it", () => {
+    const text: string = formatTable(results());
+    const lines = text.split("\n");
+    const at = lines.findIndex((l) => l.startsWith("summary:"));
+    expect(at).toBeGreaterThanOrEqual(0);
+    expect(lines[at + 2]).toMatch(/^peer\s+1\.00x\s+3\.00x\s+2\.00x\s+0\.50x\s+1\s+1\s+c \(oom\)$/);
+  });
+});
