@@ -55,7 +55,7 @@ function summaryTable(r: BenchResults): string {
   const body = rows.map((s) => `<tr><th>${esc(s.allocator)}</th>${g(s.time.synthetic)}${g(s.time.traces)}${g(s.peak.synthetic)}${g(s.peak.traces)}` +
     `${list(s.fasterOn)}${list(s.smallerOn)}<td style="text-align:left">${s.failed.length ? s.failed.map((f) => `<span class="bad">${esc(f.status.toUpperCase())}</span> ${esc(f.workload)}`).join(", ") : `<span class="muted">none</span>`}</td></tr>`);
   return `<table id="summary-table"><caption>each peer against asmalloc: geometric means of its time and peak memory over asmalloc's on the workloads both completed (&gt;1, green: asmalloc faster or smaller), the workloads where it beat asmalloc, and those it failed</caption>
-<thead><tr><th>allocator</th><th>time, synthetic</th><th>time, traces</th><th>peak, synthetic</th><th>peak, traces</th><th>faster than asmalloc on</th><th>smaller than asmalloc on</th><th>failed</th></tr></thead><tbody>${body.join("")}</tbody></table>`;
+<thead><tr><th>allocator</th><th>time, synthetic</th><th>time, traces</th><th>peak, synthetic</th><th>peak, traces</th><th style="text-align:left">faster than asmalloc on</th><th style="text-align:left">smaller than asmalloc on</th><th style="text-align:left">failed</th></tr></thead><tbody>${body.join("")}</tbody></table>`;
 }
 
 function matrixTable(r: BenchResults, value: (c: Cell, base?: Cell) => { text: string; ratio?: number } | null, caption: string, id: string): string {
