@@ -1,8 +1,8 @@
 // npm run bench: the whole benchmark report. The suites that feed sections of the report run
 // first (threads scaling, SQLite and an AssemblyScript program on asmalloc vs their default
-// allocators), each skipped with a note if it cannot run here (no clang/wasi-libc, no shared
-// memory), and a long run of the misuse fuzzer; then the main bench, which writes results.json
-// and report.html with all of them.
+// allocators, the JS-call path against @thi.ng/malloc), each skipped with a note if it cannot
+// run here (no clang/wasi-libc, no shared memory), and a long run of the misuse fuzzer; then the
+// main bench, which writes results.json and report.html with all of them.
 // Arguments go to the main bench (`npm run bench -- --quick`); --quick also shortens the suites.
 import { spawnSync } from "node:child_process";
 import { join, dirname } from "node:path";
@@ -16,6 +16,7 @@ const quick = args.includes("--quick");
 const suites = [
   ["threads scaling", ["dist/bench/threads/index.js", ...(quick ? ["--quick"] : [])]],
   ["SQLite on asmalloc vs dlmalloc", ["interop/sqlite-bench.mjs", "--runs", quick ? "1" : "7", ...(quick ? ["--rows", "20000"] : [])]],
+  ["JS-call path (tinybench)", ["dist/src/cli.js", "micro", "--out", "bench/out"]],
   ["AssemblyScript program on asmalloc vs TLSF", ["interop/as-bench.mjs", "--runs", quick ? "1" : "3", ...(quick ? ["--rounds", "1"] : [])]],
   // the misuse fuzzer, longer than in CI: good and bad calls mixed, check() after every step
   ["misuse fuzz, long run", ["node_modules/vitest/vitest.mjs", "run", "tests/fuzz/fuzz.test.ts"], { ASMALLOC_FUZZ_RUNS: quick ? "300" : "3000" }],

@@ -21,8 +21,10 @@ commands:
     --out DIR           where results.json goes (default: bench/out)
     --quick             about 1/5 of the work, 3 runs (for tests; under a minute)
     --runs N            timed runs per cell, median reported (default 5; one warm-up run first)
-  micro                 tinybench: a JS malloc+free pair through asmalloc's exports vs
-                        a no-op Wasm call pair vs @thi.ng/malloc's MemPool
+  micro [--out DIR]     tinybench: a JS malloc+free pair through the host library and
+                        through asmalloc's exports vs a no-op Wasm call pair vs
+                        @thi.ng/malloc's MemPool (--out: also DIR/micro.json, which the
+                        bench report shows)
   trace [-o OUT] -- CMD ARGS…
                         record CMD's malloc/free trace with valgrind (OUT default: CMD.trace.gz)
   --help                this text
@@ -109,10 +111,10 @@ async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case "bench": return bench(rest);
     case "micro": {
-      const { flags } = parseFlags(rest, { "--help": "bool" });
+      const { flags } = parseFlags(rest, { "--help": "bool", "--out": "value" });
       if (flags.has("--help")) { process.stdout.write(HELP); return 0; }
       const { runMicro } = await import("../bench/micro.js");
-      await runMicro((s) => process.stdout.write(s + "\n"));
+      await runMicro((s) => process.stdout.write(s + "\n"), flags.get("--out")?.at(-1));
       return 0;
     }
     case "trace": {

@@ -212,8 +212,8 @@ function readJson(dir: string, name: string): unknown | undefined {
   try { return JSON.parse(readFileSync(p, "utf8")); } catch { return undefined; }
 }
 
-/** The report as an HTML string. `extra`: the optional threads / SQLite / AS-program results. */
-export function renderReport(r: BenchResults, extra: { threads?: unknown; sqlite?: unknown; asJson?: unknown } = {}): string {
+/** The report as an HTML string. `extra`: the optional threads / SQLite / AS-program / JS-call-path results. */
+export function renderReport(r: BenchResults, extra: { threads?: unknown; sqlite?: unknown; asJson?: unknown; micro?: unknown } = {}): string {
   const m = r.machine;
   const s: string[] = [];
   s.push(`<!doctype html><html lang="en"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>asmalloc bench report ${esc(r.date.slice(0, 10))}</title><style>${CSS}</style></head><body>`);
@@ -261,7 +261,12 @@ export function renderReport(r: BenchResults, extra: { threads?: unknown; sqlite
     for (const [w, mp] of maps) s.push(heapMapChart(w, mp));
   }
 
-  const { threads, sqlite, asJson } = extra;
+  const { threads, sqlite, asJson, micro } = extra;
+  if (micro && typeof micro === "object" && Array.isArray((micro as any).rows)) {
+    const m = micro as { workload: string; rows: { name: string; nsPerPair: number }[] };
+    s.push(`<h2>JS-call path (asmalloc micro)</h2><p>The host library's path: an allocator called from JavaScript, where each call crosses the JS↔Wasm boundary. ${esc(m.workload)}.</p>`);
+    s.push(`<table id="micro-table"><thead><tr><th>what</th><th>ns per malloc+free pair</th></tr></thead><tbody>${m.rows.map((r) => `<tr><th>${esc(r.name)}</th><td>${r.nsPerPair.toFixed(1)}</td></tr>`).join("")}</tbody></table>`);
+  }
   if (threads && typeof threads === "object") {
     const t = threads as any;
     s.push(`<h2>Threads (bench/threads)</h2>`);
@@ -280,7 +285,7 @@ export function renderReport(r: BenchResults, extra: { threads?: unknown; sqlite
 /** Writes report.html into outDir (next to results.json); returns its path. */
 export function writeReport(r: BenchResults, outDir: string): string {
   mkdirSync(outDir, { recursive: true });
-  const html = renderReport(r, { threads: readJson(outDir, "threads.json"), sqlite: readJson(outDir, "sqlite.json"), asJson: readJson(outDir, "as-json.json") });
+  const html = renderReport(r, { threads: readJson(outDir, "threads.json"), sqlite: readJson(outDir, "sqlite.json"), asJson: readJson(outDir, "as-json.json"), micro: readJson(outDir, "micro.json") });
   const p = join(outDir, "report.html");
   writeFileSync(p, html);
   return p;

@@ -4,7 +4,7 @@
 // by URL, runs a checked workload on a heap, and reports ok. Skipped, saying so, when
 // /usr/bin/chromium is missing (`apt-get install chromium`; .ci/run installs it).
 import { describe, it, expect, beforeAll, afterAll } from "vitest";
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { execFileSync } from "node:child_process";
 import { tmpdir } from "node:os";
@@ -44,7 +44,11 @@ describe.skipIf(!haveChromium)("in chromium", () => {
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), "asmalloc-browser-"));
     reportDir = join(tmp, "out");
-    // a small real bench run writes results.json and report.html into reportDir
+    // a small real bench run writes results.json and report.html into reportDir, with the
+    // JS-call path's section from a micro.json put there first (tests/bench/cli.test.ts runs micro)
+    mkdirSync(reportDir, { recursive: true });
+    writeFileSync(join(reportDir, "micro.json"), JSON.stringify({ workload: "test", date: "", node: "",
+      rows: [{ name: "asmalloc host library heap.malloc+heap.free", nsPerPair: 12.5 }, { name: "@thi.ng/malloc MemPool malloc+free", nsPerPair: 14 }] }));
     execFileSync(process.execPath, [join(ROOT, "dist/src/cli.js"), "bench", "--quick", "--workloads", "churn,trace:sqlite3-orders-sql",
       "--allocators", "asmalloc,tlsf", "--runs", "1", "--out", reportDir], { stdio: ["ignore", "ignore", "pipe"], timeout: 30_000 });
     server = await serve(reportDir);
@@ -102,6 +106,9 @@ describe.skipIf(!haveChromium)("in chromium", () => {
     const nsRows = await page.$$eval("#ns-table tbody tr", (rows) => rows.map((r) => r.textContent ?? ""));
     expect(nsRows.length).toBe(2);
     for (const r of nsRows) expect(r).toMatch(/\d+\.\d.*\d+\.\d\d×/);
+    // the JS-call path section, from micro.json
+    expect(await page.$$eval("#micro-table tbody tr", (rows) => rows.map((r) => r.textContent ?? ""))).toEqual(
+      ["asmalloc host library heap.malloc+heap.free12.5", "@thi.ng/malloc MemPool malloc+free14.0"]);
     // the summary: one row for the peer, its geometric means as ratios
     const summaryRows = await page.$$eval("#summary-table tbody tr", (rows) => rows.map((r) => r.textContent ?? ""));
     expect(summaryRows.length).toBe(1);
