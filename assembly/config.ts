@@ -66,12 +66,14 @@ export const META_CHUNK_PAGES: u32 = 2;
 // Front-end cache. Budget: objects one instance may keep cached, across all classes
 // (TCMalloc's per-thread cache default is 2-4 MiB for many threads; a Wasm heap is small).
 // A budget smaller than a program's working round makes classes take capacity from each other
-// again and again. Measured (bench, side by side, when every refused growth took it): 256 -> 512 KiB took mixed sizes 130 -> 95 ns/op and
-// LIFO/FIFO batches of 1000 blocks of 16 B-1 KiB (about 520 KiB a round) 22 -> 18 ns/op; once
-// the cache's large objects went back before memory grows (GROWTH_FLUSH_MIN_SIZE), 512 KiB ->
-// 1 MiB took LIFO 19.7 -> 11.6 ns/op and FIFO 21.0 -> 12.0 (dlmalloc 12.3, 15.2), mixed
-// 106 -> 92, traces unchanged within noise; peaks: LIFO/FIFO 0.9 -> 1.1 MB, gcc trace 5376 ->
-// 5568 KiB, sqlite trace 5440 -> 6848 (still 1.10x dlmalloc's), python 13168 -> 12984.
+// again and again. Measured (bench, side by side, when every refused growth took it): 256 ->
+// 512 KiB took mixed sizes 130 -> 95 ns/op and LIFO/FIFO batches of 1000 blocks of 16 B-1 KiB
+// (about 520 KiB a round) 22 -> 18 ns/op; once the cache's large objects went back before memory
+// grows (GROWTH_FLUSH_MIN_SIZE), 512 KiB -> 1 MiB took LIFO 19.7 -> 11.6 ns/op and FIFO 21.0 ->
+// 12.0 (dlmalloc 12.3, 15.2), mixed 106 -> 92, traces unchanged within noise; peaks: LIFO/FIFO
+// 0.9 -> 1.1 MB, gcc trace 5376 -> 5568 KiB, sqlite trace 5440 -> 6848 (still 1.10x dlmalloc's),
+// python 13168 -> 12984. With 32 KiB batches and capacity taken every 16th refusal, 512 and
+// 768 KiB took LIFO/FIFO to 13-18 ns/op and python's peak up 7-9%.
 export const CACHE_BUDGET: u32 = 1 << 20;
 /** Before memory grows, the cache hands back its objects of this size or more: a span of such a
  *  class holds few objects (8 per page at 1 KiB, one at 64 KiB), so one the cache holds is
@@ -89,14 +91,15 @@ export const GROWTH_FLUSH_MIN_SIZE: u32 = 1024;
  *  used up its 4 and grew with 953 KiB cached; peak 5888 -> 5568 KiB, times equal. */
 export const FLUSHES_PER_GROWTH: u32 = 16;
 /** A list that would grow past the budget takes capacity from other classes only every this
- *  many times it is refused (the other times it keeps its bound). Taking capacity on every refusal
- *  makes a program that touches more classes than the budget holds (mixed sizes: ~110 classes,
- *  then 64 KiB a batch above 2 KiB) hand objects back to spans and fetch them again on nearly every
- *  miss. Measured (bench, side by side, ns/op): mixed 91.3 -> 69.9 (every 8th), 65.3 (16th),
- *  62.7 (32nd), 61.0 (64th), 72.4 (never; dlmalloc 70.9), LIFO/FIFO and traces unchanged within
- *  noise; gcc trace peak 5568 -> 5696-5760 KiB. Never taking it starves a program's later phase:
- *  1100 blocks of 1 KiB freed, then batches of 48-160 B: 17.5 ns/op, 25.1 with no taking, 18.6
- *  with every 8th. Power of two (a mask). */
+ *  many times it is refused (the other times it keeps its bound). Taking capacity on every
+ *  refusal makes a program that touches more classes than the budget holds (mixed sizes: ~110
+ *  classes, then 64 KiB a batch above 2 KiB) hand objects back to spans and fetch them again on
+ *  nearly every miss. Measured (bench, side by side, ns/op): mixed 91.3 -> 69.9 (every 8th),
+ *  65.3 (16th), 62.7 (32nd), 61.0 (64th), 72.4 (never; dlmalloc 70.9), LIFO/FIFO and traces
+ *  unchanged within noise; gcc trace peak 5568 -> 5696-5760 KiB (5568 again with
+ *  FLUSHES_PER_GROWTH 16). Never taking it starves a program's later phase: 1100 blocks of 1 KiB
+ *  freed, then batches of 48-160 B: 17.5 ns/op, 25.1 with no taking, 18.6 with every 8th.
+ *  Power of two (a mask). */
 export const CACHE_STEAL_EVERY: u32 = 16;
 // @ts-ignore: compile-time check
 if (CACHE_STEAL_EVERY & (CACHE_STEAL_EVERY - 1)) ERROR("CACHE_STEAL_EVERY must be a power of two");
