@@ -185,9 +185,9 @@ export function calloc(n: usize, size: usize): usize {
   if (total > <u64>0xFFFFFFFF) return fail(Status.SIZE_OVERFLOW);
   const p = malloc(<usize>total);
   if (!p) return 0;
-  if (total > MAX_SMALL_SIZE) {
+  if (total > MAX_SMALL_SIZE) {   // a large block
     const s = changetype<Span>(pagemapGet(<u32>p));
-    if (s.state == SpanState.LARGE && s.zeroed) {   // pages fresh from memory.grow are zero already
+    if (s.zeroed) {   // pages fresh from memory.grow are zero already
       s.zeroed = 0;
       return p;
     }
@@ -198,16 +198,25 @@ export function calloc(n: usize, size: usize): usize {
 
 export function realloc(p: usize, size: usize): usize {
   if (DEBUG) return debugRealloc(p, size);
-  // fast path: a small block that stays where it is, checked as free() checks it
+  // fast path: a small block to a small size, checked as free() checks it; it stays, or moves
+  // to its new class without the slow path's lookup
   const sp = pagemapGetInline(<u32>p), small = changetype<Span>(sp);
-  if (sp && isSmallBlock(small, p) && staysInPlace(size, small.objSize) && cacheList(small.cls).head != <u32>p) {
-    count(headerField(offsetof<HeapHeader>("reallocInPlace")));
-    return p;
+  if (sp && isSmallBlock(small, p) && cacheList(small.cls).head != <u32>p) {
+    const objSize = small.objSize;
+    if (staysInPlace(size, objSize)) {
+      count(headerField(offsetof<HeapHeader>("reallocInPlace")));
+      return p;
+    }
+    // to another class (mallocSlow: a move copies anyway, no need to inline malloc's fast path)
+    if (size - 1 < MAX_SMALL_SIZE) return moveTo(mallocSlow(size), p, objSize, size);
   }
   return reallocSlow(p, size);
 }
 
+/** realloc but for the fast path's cases: p 0, size 0, a large block, a small block growing past
+ *  the classes, and what is not a live block. */
 function reallocSlow(p: usize, size: usize): usize {
+  if (reattach()) return realloc(p, size);
   if (!p) return malloc(size);
   const s = blockSpan(p);
   if (!s) return 0;
@@ -215,24 +224,22 @@ function reallocSlow(p: usize, size: usize): usize {
     free(p);
     return 0;
   }
-  let oldBytes: usize;
-  if (s.state == SpanState.SMALL) {
-    if (staysInPlace(size, s.objSize)) {
-      count(headerField(offsetof<HeapHeader>("reallocInPlace")));
-      return p;
-    }
-    oldBytes = s.objSize;
-  } else {
-    if (size > MAX_SMALL_SIZE && largeResizeInPlace(s, size)) {
-      count(headerField(offsetof<HeapHeader>("reallocInPlace")));
-      return p;
-    }
-    oldBytes = s.allocated;
+  const large = s.state != SpanState.SMALL, oldBytes: usize = large ? s.allocated : s.objSize;
+  if (size <= MAX_SMALL_SIZE) return moveTo(mallocSlow(size), p, oldBytes, size);   // a large block shrinking
+  if (large && largeResizeInPlace(s, size)) {
+    count(headerField(offsetof<HeapHeader>("reallocInPlace")));
+    return p;
   }
-  // move: a block that outgrows the classes, or a large block whose neighbour is in use, goes
-  // where it can keep growing
-  const q = size > MAX_SMALL_SIZE ? largeAllocForGrowth(size, oldBytes) : mallocSlow(size);   // a move: no need to inline the fast path
-  if (!q) return fail(Status.OUT_OF_MEMORY);
+  // a block that outgrows the classes, or a large block whose neighbour is in use, goes where it
+  // can keep growing
+  const q = largeAllocForGrowth(size, oldBytes);
+  return q ? moveTo(q, p, oldBytes, size) : fail(Status.OUT_OF_MEMORY);
+}
+
+/** realloc's move of p (oldBytes) to q, for a new size of `size`; q 0 (its refusal already
+ *  counted) leaves p as it was and returns 0. */
+function moveTo(q: usize, p: usize, oldBytes: usize, size: usize): usize {
+  if (!q) return 0;
   moveBlock(q, p, min<usize>(oldBytes, size));
   free(p);
   return q;

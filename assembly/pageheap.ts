@@ -493,7 +493,7 @@ export function pageHeapShrink(s: Span, npages: u32): void {
 
 /** The live span containing addr (any page of a large block or free run), or null. */
 export function pageHeapFindSpan(addr: u32): Span | null {
-  if (!changetype<usize>(ph) || addr >= ph.end || addr < ph.start) return null;
+  if (!changetype<usize>(ph) || addr - ph.start >= ph.end - ph.start) return null;
   return findSpan(addr, ph.start);
 }
 

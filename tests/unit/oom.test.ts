@@ -67,6 +67,29 @@ describe.each(BUILDS)("out of memory (%s build)", (build) => {
     h.check();
   });
 
+  it("a realloc that finds no memory for its move returns 0, counts one failure and keeps the block", () => {
+    const h = makeHeap(build, { maximumMemory: 64 }), x = h.exports;
+    const small = u(x.malloc(100)), large = u(x.malloc(100_000));
+    new Uint8Array(h.memory.buffer, small, 100).fill(7);
+    new Uint8Array(h.memory.buffer, large, 100_000).fill(9);
+    // exhaust memory with blocks of 3000 B: then no class-3000 object is free and no page is
+    const fill: number[] = [];
+    for (let p = u(x.malloc(3000)); p !== 0; p = u(x.malloc(3000))) fill.push(p);
+    expect(fill.length).toBeGreaterThan(500);
+    const moves: [string, number, number][] = [["small -> small", small, 3000], ["large -> small", large, 3000], ["small -> large", small, 200_000]];
+    for (const [what, p, size] of moves) {
+      const before = h.stats().failedAllocs;
+      expect(u(x.realloc(p, size)), what).toBe(0);
+      expect(x.last_error(), what).toBe(Status.OUT_OF_MEMORY);
+      expect(h.stats().failedAllocs - before, what).toBe(1);
+    }
+    expect(new Uint8Array(h.memory.buffer, small, 100).every((b) => b === 7)).toBe(true);
+    expect(new Uint8Array(h.memory.buffer, large, 100_000).every((b) => b === 9)).toBe(true);
+    h.check();
+    for (const p of [small, large, ...fill]) expect(x.free_checked(p)).toBe(0);
+    h.check();
+  });
+
   it("a memory at its maximum before the heap starts: the first malloc fails cleanly", () => {
     const memory = new WebAssembly.Memory({ initial: 1, maximum: 1 });
     let err: unknown;
