@@ -3,7 +3,7 @@
 // completed; the workloads where the peer beat asmalloc; and the ones it failed.
 import { describe, it, expect } from "vitest";
 // @ts-ignore: built by scripts/build.mjs
-import { summarize, formatTable } from "../../dist/bench/bench.js";
+import { summarize, formatTable, pairedRatio } from "../../dist/bench/bench.js";
 
 function results() {
   const wl = (name: string, trace = false) => ({ name, description: name, ops: 1, heapBase: 0, realloc: false,
@@ -43,6 +43,23 @@ describe("bench summary", () => {
     expect(p.fasterOn).toEqual(["b"]);
     expect(p.smallerOn).toEqual(["t1"]);
     expect(p.failed).toEqual([{ workload: "c", status: "oom" }]);
+  });
+
+  it("time ratios pair runs by round: a machine that changes speed between runs does not read as the allocators", () => {
+    // the python trace at 11:00: both allocators ran ~17 ms in fast phases and ~23.5 in slow
+    // ones, asmalloc's median fell on a slow run and dlmalloc's on a fast one (0.81x)
+    const asm = [23.3, 23.7, 23.1, 23.7, 15.7, 24.8, 23.3, 15.7, 16.9, 17.7, 17.0];
+    const dl = [23.3, 23.8, 23.1, 23.2, 17.1, 24.1, 18.6, 17.3, 16.8, 17.3, 18.0];
+    const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+    expect(med(dl) / med(asm)).toBeCloseTo(0.81, 2);
+    expect(pairedRatio(dl, asm)).toBeCloseTo(1.0, 2);
+    expect(pairedRatio([2, 4, 6], [1, 2])).toBe(2);   // the rounds both ran
+    expect(pairedRatio([], [1])).toBeUndefined();
+    // the summary and the table use a cell's timeRatio when it has one
+    const r = results();
+    (r.results[1] as any).timeRatio = 1.5;
+    expect(summarize(r)[0].time.synthetic).toBeCloseTo(Math.sqrt(1.5 * 0.5), 10);
+    expect(formatTable(r)).toMatch(/\na +10\.0 +20\.0 \(1\.50\)/);
   });
 
   it("the terminal table opens with it", () => {
