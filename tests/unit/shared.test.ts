@@ -38,6 +38,17 @@ describe("shared heaps: API", () => {
     h.threadExit();
     expect(h.stats().cacheBytes).toBe(0);
     expect(h.malloc(8)).toBeGreaterThan(0);   // usable after threadExit: it re-attaches
+    // realloc too, when it is the first call after threadExit: in place, and moved to a class
+    const q = h.malloc(100);
+    h.bytes(q, 100).fill(5);
+    h.threadExit();
+    expect(h.realloc(q, 110)).toBe(q);
+    h.threadExit();
+    const r = h.realloc(q, 1000);
+    expect(r).not.toBe(q);
+    expect(h.bytes(r, 100).every((b) => b === 5)).toBe(true);
+    h.free(r);
+    h.check();
   });
 
   it("a second instance attaches to the same heap: blocks cross instances, stats are the heap's", () => {
