@@ -122,21 +122,22 @@ export function freeChecked(p: usize): u32 {
       return Status.OK;
     }
   }
-  return freeSlow(p);
+  return freeSlow(p, sp);
 }
 
 /** A large block (then freed: OK), or why p is not a block. */
-function freeSlow(p: usize): u32 {
-  if (!p) return Status.OK;
-  if (reattach()) return freeChecked(p);
-  const s = blockSpan(p);   // refuses (and counts) what is not a live block, a just-freed one too
-  if (!s) return lastError;
-  if (s.state == SpanState.LARGE) {
-    largeFree(s);
-    return Status.OK;
+function freeSlow(p: usize, sp: usize): u32 {
+  // a large block: the record its first page maps to (sp) describes it, no walk needed
+  let s = changetype<Span>(sp);
+  if (!sp || s.state != SpanState.LARGE || s.start != <u32>p) {
+    if (!p) return Status.OK;
+    if (reattach()) return freeChecked(p);
+    s = changetype<Span>(blockSpan(p));   // refuses (and counts) what is not a live block, a just-freed one too
+    // (a live small block is the fast path's: not here)
+    if (!s || s.state != SpanState.LARGE) return lastError;
   }
-  fail(Status.DOUBLE_FREE);   // a live small block is the fast path's: not reached
-  return Status.DOUBLE_FREE;
+  largeFree(s);
+  return Status.OK;
 }
 
 /** Is p the start of a live block the heap handed out? OK, or the reason it is not. A small

@@ -56,17 +56,19 @@ describe("release build (build/asmalloc.wasm)", () => {
   it("exports the documented ABI", () => {
     expect(exportsOf("asmalloc.wasm")).toEqual(API);
   });
-  it("is at most 8 KiB", () => {
-    expect(statSync(root + "build/asmalloc.wasm").size).toBeLessThanOrEqual(8192);
+  it("is at most 8.5 KiB", () => {
+    // 8 KiB until 2026-11-22: it was full (8181 B) when freeing a large block without the slow
+    // path's walk (+32 B) made the bzip2 trace 4% faster
+    expect(statSync(root + "build/asmalloc.wasm").size).toBeLessThanOrEqual(8704);
   });
   it("keeps the fast paths short (golden instruction counts)", () => {
     const wat = readFileSync(root + "build/asmalloc.wat", "utf8");
     // malloc: size check, class shifts (three formulas, one selected: 16 classes per power of two from 4 KiB), pop (70).
-    // free: page map, span checks, push (~70), plus freeSlow, which Binaryen inlines into it
-    // (its only caller) behind the fast path's return (114 in all since the span's carved mark
-    // doubles as its SMALL test and the cache list keeps its room, not its length).
+    // free: page map, span checks, push (~70; the span's carved mark doubles as its SMALL test
+    // and the cache list keeps its room, not its length), then a call of freeSlow with the
+    // page's record (Binaryen inlined it, 114 in all, until it took that second argument).
     expect(instructions(wat, "$assembly/malloc/malloc")).toBeLessThanOrEqual(70);
-    expect(instructions(wat, "$assembly/malloc/free")).toBeLessThanOrEqual(115);
+    expect(instructions(wat, "$assembly/malloc/free")).toBeLessThanOrEqual(90);
   });
   it("malloc branches only on 'small?' and 'list empty?' (the size -> class shift has none)", () => {
     // sizes on both sides of 128 B made a branch there mispredict about half the time: random
