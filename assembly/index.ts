@@ -31,8 +31,8 @@
 // Free, free(p):
 //   1. Page map -> span. p below the span's carved mark (only SMALL spans have one) and on an
 //      object boundary: push on the cache's list (fast path). Anything else goes to freeSlow,
-//      which frees large blocks and refuses and counts the rest (foreign, interior, free pages,
-//      double free).
+//      which frees large blocks (at once if the record is a large block starting at p) and
+//      refuses and counts the rest (foreign, interior, free pages, double free).
 //   2. List longer than its adaptive bound: a batch goes back to the central list.
 //   3. A span whose objects are all free goes back to the page heap, coalescing with neighbours.
 //
