@@ -90,6 +90,12 @@ export function pairedRatio(a: number[], b: number[]): number | undefined {
   return n ? median(Array.from({ length: n }, (_, i) => a[i] / b[i])) : undefined;
 }
 
+/** A cell's time vs asmalloc's cell `base` on the same workload (> 1: slower): paired by round
+ *  when the bench computed it (timeRatio), else (results.json of older runs) the two medians'. */
+export function timeVsAsmalloc(c: Cell, base?: Cell): number | undefined {
+  return c.timeRatio ?? (c.nsPerOp && base?.nsPerOp ? c.nsPerOp / base.nsPerOp : undefined);
+}
+
 export async function selectWorkloads(o: BenchOptions): Promise<Workload[]> {
   let ws: Workload[] = syntheticWorkloads(o.quick);
   const traceFiles = [...(o.bundledTraces ? BUNDLED_TRACES() : []), ...o.traceFiles];
@@ -266,7 +272,7 @@ export function summarize(r: BenchResults): SummaryRow[] {
       if (c.status !== "ok") { row.failed.push({ workload: w.name, status: c.status }); continue; }
       if (base?.status !== "ok") continue;
       const kind = w.trace ? "traces" : "synthetic";
-      const t = c.timeRatio ?? (c.nsPerOp && base.nsPerOp ? c.nsPerOp / base.nsPerOp : undefined);
+      const t = timeVsAsmalloc(c, base);
       if (t) {
         ratios.time[kind].push(t);
         if (t < 1) row.fasterOn.push(w.name);
@@ -329,7 +335,7 @@ export function formatTable(r: BenchResults): string {
   }
   section("ns per allocator call (median; in brackets: time vs asmalloc's, the median over rounds of the two runs' ratio, >1 = slower than asmalloc)",
     (c, b) => {
-      const t = c.timeRatio ?? (b?.nsPerOp ? c.nsPerOp! / b.nsPerOp : undefined);
+      const t = timeVsAsmalloc(c, b);
       return `${c.nsPerOp!.toFixed(1)}${c.allocator !== "asmalloc" && t !== undefined ? ` (${t.toFixed(2)})` : ""}`;
     });
   section("peak heap (linear memory above the heap base; in brackets: vs asmalloc's)",

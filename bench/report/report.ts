@@ -7,7 +7,7 @@
 // workload with samples; heapmap = one per entry of results.heapMaps.
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { copiedPerFinal, summarize, type BenchResults, type Cell } from "../bench.js";
+import { copiedPerFinal, summarize, timeVsAsmalloc, type BenchResults, type Cell } from "../bench.js";
 import type { HeapMapCapture } from "./heapmap.js";
 
 const PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
@@ -115,7 +115,7 @@ function barChart(r: BenchResults, workloads: string[], title: string): string {
     parts.push(`<text x="${left - 8}" y="${y + h / 2 + 4}" text-anchor="end" class="lbl">${esc(b.w)}</text>`);
     b.cells.forEach((c, i) => {
       const len = Math.max(1, (c.nsPerOp! / max) * barW);
-      const t = c.timeRatio ?? (base?.status === "ok" && base.nsPerOp ? c.nsPerOp! / base.nsPerOp : undefined);
+      const t = timeVsAsmalloc(c, base?.status === "ok" ? base : undefined);
       const ratio = t !== undefined && c.allocator !== "asmalloc" ? ` (${t.toFixed(2)}×)` : "";
       parts.push(`<rect x="${left}" y="${y + i * barH}" width="${len.toFixed(1)}" height="${barH - 2}" fill="${colour(c.allocator)}"><title>${esc(`${c.allocator} on ${b.w}: ${c.nsPerOp!.toFixed(2)} ns/op${ratio}`)}</title></rect>`);
       parts.push(`<text x="${left + len + 4}" y="${y + i * barH + barH - 4}" class="val">${esc(c.allocator)} ${n1(c.nsPerOp!)} ns${esc(ratio)}</text>`);
@@ -229,7 +229,7 @@ export function renderReport(r: BenchResults, extra: { threads?: unknown; sqlite
   const summary = summaryTable(r);
   if (summary) s.push(`<h2>Summary</h2>${summary}`);
   s.push(`<h2>Time</h2>`);
-  s.push(matrixTable(r, (c, b) => c.nsPerOp === undefined ? null : { text: c.nsPerOp.toFixed(1), ratio: c.timeRatio ?? (b?.nsPerOp ? c.nsPerOp / b.nsPerOp : undefined) },
+  s.push(matrixTable(r, (c, b) => c.nsPerOp === undefined ? null : { text: c.nsPerOp.toFixed(1), ratio: timeVsAsmalloc(c, b) },
     "ns per allocator call (median); ratio = time vs asmalloc's, the median over rounds of the two runs' ratio (&gt;1, green: slower than asmalloc)", "ns-table"));
   const synth = r.workloads.filter((w) => !w.trace).map((w) => w.name), traces = r.workloads.filter((w) => w.trace).map((w) => w.name);
   s.push(barChart(r, synth, "ns per call: synthetic workloads"));
