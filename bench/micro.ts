@@ -23,12 +23,13 @@ export interface MicroResults {
   node: string;
 }
 
-/** Runs the three timings, logs them, and writes micro.json into outDir if one is given. */
+/** Runs the four timings, logs them, and writes micro.json into outDir if one is given. */
 export async function runMicro(log: (s: string) => void, outDir?: string): Promise<MicroResults> {
   const memory = new WebAssembly.Memory({ initial: 16, maximum: 32768 });
-  const a = new WebAssembly.Instance(new WebAssembly.Module(readFileSync(asmallocPath())), { env: { memory } }).exports as any;
+  const asmalloc = new WebAssembly.Module(readFileSync(asmallocPath()));
+  const a = new WebAssembly.Instance(asmalloc, { env: { memory } }).exports as any;
   a.init(0);
-  const heap = createHeapSync({ wasm: readFileSync(asmallocPath()), inspector: false });
+  const heap = createHeapSync({ wasm: asmalloc, inspector: false });
   const nop = new WebAssembly.Instance(new WebAssembly.Module(NOP_WASM)).exports as any;
   const pool = new MemPool({ size: 64 << 20 });
   const sizes = new Uint32Array(4096);

@@ -41,7 +41,7 @@ export interface RunResult {
   peakHeapBytes: number;
   peakLiveBytes: number;
   /** fresh memory the run wrote first: the process's minor page faults during the timed run x 4 KiB
-   *  (Linux; undefined where the platform does not count them). See touchedPages. */
+   *  (Linux; undefined where the platform does not count them). See minorFaults. */
   touchedBytes?: number;
   memoryGrows?: number;
   reallocMoves: number;
@@ -67,8 +67,9 @@ export function layout(w: Workload): { heapBase: number; slotBase: number; sizes
  *  memory stops falling, for V8 to finish sweeping and freeing on its background threads. The
  *  runs before leave their memories as garbage (bump's is 1.5 GB on `mixed`), and V8 would
  *  otherwise collect them inside a later run, when a memory.grow crosses its external-memory
- *  limit: most often in the run of an allocator that grows memory in many small steps. Measured (mixed, all six allocators taking turns, median of
- *  7): dlmalloc 218.8 ns/op without, 95.9 with (asmalloc 119.3 and 124.7). The wait matters:
+ *  limit: most often in the run of an allocator that grows memory in many small steps. Measured
+ *  (mixed, all six allocators taking turns, median of 7): dlmalloc 218.8 ns/op without, 95.9
+ *  with (asmalloc 119.3 and 124.7). The wait matters:
  *  with the collection alone, a full run had copyalways (asmalloc underneath) at 1.3-2.7x
  *  asmalloc's time on the cells right after bump's, whose memory was still being freed; with a
  *  fixed 30 ms pause, still 1.63x on fifo and 1.29x on the sqlite trace; with the wait, 1.00,
