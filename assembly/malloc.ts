@@ -133,8 +133,11 @@ function freeSlow(p: usize, sp: usize): u32 {
     if (!p) return Status.OK;
     if (reattach()) return freeChecked(p);
     s = changetype<Span>(blockSpan(p));   // refuses (and counts) what is not a live block, a just-freed one too
-    // (a live small block is the fast path's: not here)
-    if (!s || s.state != SpanState.LARGE) return lastError;
+    if (!s) return lastError;
+    if (s.state != SpanState.LARGE) {
+      fail(Status.DOUBLE_FREE);   // a live small block is the fast path's: not reached
+      return Status.DOUBLE_FREE;
+    }
   }
   largeFree(s);
   return Status.OK;
