@@ -1,10 +1,10 @@
 // CentralFreeList: the middle tier, one per size class. Keeps the class's spans that still
 // have free objects and moves objects to and from the front-end caches in batches; a span
 // whose objects are all free goes back to the page heap. See index.ts for the design.
-import { OFF_CENTRAL, OFF_REFUSALS, PAGE_SHIFT, CLASS_COUNT, HOT_SPANS, DEBUG, THREADS, Status } from "./config";
+import { OFF_CENTRAL, OFF_REFUSALS, CACHE_LINE, PAGE_SHIFT, CLASS_COUNT, HOT_SPANS, DEBUG, THREADS, Status } from "./config";
 import { count } from "./lock";
 import { poison } from "./debug";
-import { Span, SpanState } from "./span";
+import { Span, SpanState, spanPage } from "./span";
 import { pageHeapAlloc, pageHeapFree } from "./pageheap";
 import { pagemapGet } from "./pagemap";
 import { heapBase, heapHeader } from "./header";
@@ -48,12 +48,31 @@ function unlinkNonempty(c: CentralFreeList, s: Span): void {
   s.next = s.prev = 0;
 }
 
+/** Colours handed out so far (per instance: any sequence will do). */
+let coloursUsed: u32 = 0;
+
+/** Bytes before a new span's first object: its colour, taken from the span's tail waste, in
+ *  steps of a cache line, successive spans taking successive colours. Spans start on a page,
+ *  so without it the k-th objects of a class's spans all share the cache sets of one page
+ *  offset: a program touching one spot of each of many big objects (say 1000 buffers of
+ *  16 KiB, a byte appended to each in turn; 4 objects per span) then finds 8-way L1 and
+ *  16-way L2 sets full of its lines and the rest of the cache unused. Measured (bench
+ *  realloc-double, which does that, side by side, 21 rounds): 4% faster, the driver's own loop
+ *  ~12% (CPU profile), now level with dlmalloc; other cells and the traces unchanged. A step of
+ *  the size's lowest set bit (when above a line) keeps every object as aligned as the class
+ *  size, which alignedBlock relies on. Costs no memory: the colour is tail waste moved ahead. */
+function spanColour(size: u32, tail: u32): u32 {
+  const step = max<u32>(CACHE_LINE, size & (0 - size));
+  return (coloursUsed++ % (tail / step + 1)) * step;
+}
+
 function newSmallSpan(cls: u32, c: CentralFreeList, mayGrow: bool): Span | null {
   const size = classToSize(cls);
   const pages = classSpanPages(size, select<u32>(HOT_SPAN_TAIL_SHIFT, SPAN_TAIL_SHIFT, c.spans >= HOT_SPANS));
   const s = pageHeapAlloc(pages, SpanState.SMALL, mayGrow);
   if (!s) return null;
   const objects = (pages << PAGE_SHIFT) / size;
+  s.start += spanColour(size, (pages << PAGE_SHIFT) - objects * size);
   s.cls = <u16>cls;
   s.objSize = size;
   s.divMagic = classDivMagic(size);
@@ -178,6 +197,7 @@ export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
       c.objectsFree -= s.limit / s.objSize;
       heapHeader().smallSpans--;
       s.carved = 0;   // no longer SMALL: free() must not take its objects (see Span.carved)
+      s.start = spanPage(s);
       pageHeapFree(s);
     }
     p = next;

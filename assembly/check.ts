@@ -1,7 +1,7 @@
 // check(): walks every tier and verifies its invariants. Part of the inspector module
 // (inspect.ts); the randomized tests call it after every sequence. See index.ts for the design.
 import { PAGE_SHIFT, PAGE_SIZE, CLASS_COUNT, CACHE_BUDGET, HEADER_MAGIC } from "./config";
-import { Span, SpanState, spanEnd } from "./span";
+import { Span, SpanState, spanPage, spanEnd } from "./span";
 import { pagemapGet } from "./pagemap";
 import { heapBase, heapHeader, HEAP_DEBUG } from "./header";
 import { classToSize, classSpanPages, classDivMagic, classBatch, SPAN_TAIL_SHIFT, HOT_SPAN_TAIL_SHIFT } from "./sizeclasses";
@@ -62,7 +62,7 @@ export function checkHeap(scratch: usize): Broken {
   for (let a = pageHeapStart(); a < end; ) {
     const raw = pagemapGet(a);
     const s = changetype<Span>(raw);
-    if (!raw || s.state == SpanState.DEAD || s.start != a) {   // metadata, leaves or a gap
+    if (!raw || s.state == SpanState.DEAD || spanPage(s) != a) {   // metadata, leaves or a gap
       a += PAGE_SIZE;
       prevFree = false;
       continue;
@@ -115,7 +115,7 @@ function checkSmallSpan(s: Span, scratch: usize): Broken {
   const objects = (s.npages << PAGE_SHIFT) / size;
   if (s.objSize != size || s.divMagic != classDivMagic(size) || (s.npages != classSpanPages(size, SPAN_TAIL_SHIFT) && s.npages != classSpanPages(size, HOT_SPAN_TAIL_SHIFT)) ||
       s.limit != objects * size || s.carved > s.limit ||
-      s.carved % size) return broken(Broken.SPAN_OBJECTS, changetype<usize>(s));
+      s.carved % size || s.start + s.limit > spanEnd(s)) return broken(Broken.SPAN_OBJECTS, changetype<usize>(s));
   let free: u32 = 0;
   for (let p = s.freeList; p; p = load<u32>(p)) {
     if (p - s.start >= s.carved || (p - s.start) % size || ++free > objects) return broken(Broken.SPAN_OBJECTS, p);

@@ -8,7 +8,7 @@
 // live and its range contains the address (see spanOf); findSpan also finds the span of an
 // address inside a large block or free run.
 import { PAGE_SHIFT, LEAF_BITS, REGION_SHIFT } from "./config";
-import { Span, SpanState, spanEnd } from "./span";
+import { Span, SpanState, spanPage, spanEnd } from "./span";
 
 /** Address of the root array; 0 until init, which makes every lookup miss. */
 export let pagemapRoot: usize = 0;
@@ -42,7 +42,7 @@ export function pagemapGet(addr: u32): usize {
   const s = pagemapGet(addr);
   if (!s) return null;
   const span = changetype<Span>(s);
-  if (span.state == SpanState.DEAD || addr - span.start >= (span.npages << PAGE_SHIFT)) return null;
+  if (span.state == SpanState.DEAD || addr - spanPage(span) >= (span.npages << PAGE_SHIFT)) return null;
   return span;
 }
 
@@ -52,7 +52,7 @@ export function findSpan(addr: u32, lowest: u32): Span | null {
   for (let a = addr & ~((1 << PAGE_SHIFT) - 1); a >= lowest; a -= 1 << PAGE_SHIFT) {
     const r = pagemapGet(a);
     const span = changetype<Span>(r);
-    if (r && span.state != SpanState.DEAD && addr - span.start < (span.npages << PAGE_SHIFT)) return span;
+    if (r && span.state != SpanState.DEAD && addr - spanPage(span) < (span.npages << PAGE_SHIFT)) return span;
   }
   return null;
 }

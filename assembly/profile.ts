@@ -1,7 +1,7 @@
 // Heap profile: per size class, where its objects are; and the heap map, span by span, that
 // the bench report draws. Part of the inspector module (inspect.ts). See index.ts for the design.
 import { PAGE_SIZE, CLASS_COUNT } from "./config";
-import { Span, SpanState, spanEnd } from "./span";
+import { Span, SpanState, spanPage, spanEnd } from "./span";
 import { pagemapGet } from "./pagemap";
 import { classToSize, classSpanPages, SPAN_TAIL_SHIFT } from "./sizeclasses";
 import { centralList, parkedObjects } from "./central";
@@ -40,12 +40,12 @@ export function writeHeapMap(from: u32, out: usize, maxEntries: u32): u32 {
     const raw = pagemapGet(a);
     const s = changetype<Span>(raw);
     const e = out + (n << 4);
-    if (!raw || s.state == SpanState.DEAD || s.start != a) {
+    if (!raw || s.state == SpanState.DEAD || spanPage(s) != a) {
       // a run of pages outside spans
       let b = a + PAGE_SIZE;
       while (b < end) {
         const r = pagemapGet(b);
-        if (r && changetype<Span>(r).state != SpanState.DEAD && changetype<Span>(r).start == b) break;
+        if (r && changetype<Span>(r).state != SpanState.DEAD && spanPage(changetype<Span>(r)) == b) break;
         b += PAGE_SIZE;
       }
       store<u32>(e, a);

@@ -18,16 +18,19 @@ export const enum SpanState {
 
 // A small span:
 //
-//   start                                   start+carved   start+limit      start+npages*PAGE
-//   ├─ obj 0 ─┬─ obj 1 ─┬─ ... ─┬─ obj k ─┬─ ... ──┼── never ──────┼── tail ─────┤
-//   │ in use  │ free ───┼──> freeList chain ...     │ handed out   │ (< 1/8)     │
+//   page     start                                   start+carved   start+limit      page+npages*PAGE
+//   ├─ colour ─┼─ obj 0 ─┬─ obj 1 ─┬─ ... ─┬─ obj k ─┬─ ... ──┼── never ──────┼── tail ───┤
+//   │          │ in use  │ free ───┼──> freeList chain ...     │ handed out   │           │
 //
+//   colour + tail < 1/8 of the span (the tail waste the class table allows): the colour moves
+//   the objects of successive spans to different cache sets (central.ts, spanColour).
 //   objects = limit / objSize == allocated + length(freeList) + (limit - carved) / objSize
 //
 // A large span: one block at `start`; `allocated` holds the bytes the program asked for.
 // A free span: `zeroed` says its pages are still as memory.grow gave them (all zero).
 @unmanaged export class Span {
-  /** address of the first page (page-aligned) */
+  /** address of the first page (page-aligned); SMALL: of the first object, the span's colour
+   *  (less than a page) past its first page (spanPage) */
   start: u32;
   /** length in pages */
   npages: u32;
@@ -59,7 +62,13 @@ export const enum SpanState {
 
 export const SPAN_BYTES: u32 = offsetof<Span>();
 
+/** Address of s's first page. */
+// @ts-ignore: decorator
+@inline export function spanPage(s: Span): u32 {
+  return s.start & ~((1 << PAGE_SHIFT) - 1);
+}
+
 // @ts-ignore: decorator
 @inline export function spanEnd(s: Span): u32 {
-  return s.start + (s.npages << PAGE_SHIFT);
+  return spanPage(s) + (s.npages << PAGE_SHIFT);
 }

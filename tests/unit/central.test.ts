@@ -1,6 +1,7 @@
 // The central tier (release build; assembly/central.ts): objects freed in random order come back
 // out of a span in address order (orderFreeList), the marks that ordering relies on cannot make
-// it hand out a live block, and a class in heavy use takes hot spans (newSmallSpan).
+// it hand out a live block, a class in heavy use takes hot spans, and successive spans start
+// their objects at different cache lines (newSmallSpan).
 import { describe, it, expect } from "vitest";
 import { makeHeap, u } from "../helpers/heaps.js";
 import { Rng } from "../helpers/rng.js";
@@ -59,6 +60,30 @@ describe("central free lists (release build)", () => {
     expect(again.filter((p) => live.has(p))).toEqual([]);
     expect(new Set(again).size).toBe(again.length);
     for (const p of live) expect(h.u32[(p + 4) >> 2]).toBe(spanFreeMark(p));
+    h.check();
+  });
+
+  it("successive spans of a class start their objects at different cache lines (span colours)", () => {
+    const h = makeHeap("release"), x = h.exports;
+    // 16 KiB buffers: 4 objects of 16448 B to a 9-page span. Page-aligned spans would put the
+    // 400 of them in 32 of L2's 1024 sets (64 KiB apart, 16 ways) and in 4 of L1's 64
+    const ps = Array.from({ length: 400 }, () => u(x.malloc(16384)));
+    const sets = (period: number) => new Set(ps.map((p) => Math.floor((p % period) / 64))).size;
+    expect(sets(65536)).toBeGreaterThan(300);
+    expect(sets(4096)).toBe(64);
+    for (const p of ps) expect(p % 16).toBe(0);
+    h.check();
+    for (const p of ps) x.free(p);
+    h.check();
+  });
+
+  it("colours keep objects as aligned as their class size: aligned_alloc(256, 1100) from many spans", () => {
+    const h = makeHeap("release"), x = h.exports;
+    // 1280 B class (the first multiple of 256 at or above 1100 B): 6 objects and a 512 B tail
+    // to a page, colours of 0 or 256 B
+    const ps = Array.from({ length: 300 }, () => u(x.aligned_alloc(256, 1100)));
+    for (const p of ps) expect(p % 256, `aligned_alloc(256, 1100) = ${p}`).toBe(0);
+    expect(new Set(ps.map((p) => p % PAGE_SIZE)).size).toBeGreaterThan(6);   // both colours used
     h.check();
   });
 
