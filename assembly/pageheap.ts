@@ -313,23 +313,24 @@ function carve(run: Span, npages: u32, state: SpanState): Span {
   return s;
 }
 
+/** A spare of npages or up to 1/8 more, taken whole as a LARGE span (still mapped); or null. */
+export function pageHeapTakeSpare(npages: u32): Span | null {
+  const slot = findSpare(npages, true);
+  if (!slot) return null;
+  const s = changetype<Span>(load<u32>(slot));
+  store<u32>(slot, 0);
+  ph.freePages -= s.npages;
+  s.state = <u16>SpanState.LARGE;
+  return s;
+}
+
 /** A span of npages in `state` (SMALL or LARGE), mapped; null when memory is exhausted, or
  *  when it would have to grow and `mayGrow` is false (the caller then has the cache hand its
- *  objects back first: see flushCacheFor). A large block may reuse a spare; else best fit
- *  from the free lists, then the top run, then memory.grow. `atTop`: from the bottom of the top
- *  run if it has room, where the block can later grow in place (realloc moving a block that
- *  outgrew its place). */
+ *  objects back first: see flushCacheFor). Best fit from the free lists, then the top run,
+ *  then memory.grow (spares are for largeAlloc to take first: pageHeapTakeSpare). `atTop`:
+ *  from the bottom of the top run if it has room, where the block can later grow in place
+ *  (realloc moving a block that outgrew its place). */
 export function pageHeapAlloc(npages: u32, state: SpanState, mayGrow: bool, atTop: bool = false): Span | null {
-  if (state == SpanState.LARGE && !atTop) {   // a spare that fits within 1/8 is taken whole
-    const slot = findSpare(npages, true);
-    if (slot) {
-      const s = changetype<Span>(load<u32>(slot));
-      store<u32>(slot, 0);
-      ph.freePages -= s.npages;
-      s.state = <u16>SpanState.LARGE;
-      return s;
-    }
-  }
   if (!reserveSpans(SPLIT_RECORDS)) return null;   // first: it may take metadata from any free run
   const top = changetype<Span>(ph.top);
   let run = atTop && top && top.npages >= npages ? top : findRun(npages);
