@@ -41,27 +41,27 @@ const REALLOC_HEADROOM_SHIFT: u32 = 2;
  *  buffers (bzip2: three per file) does little else with them. Measured (bench bzip2 trace, side
  *  by side, 21 rounds): 4-5% faster than at the end of the general path's chain of calls. */
 export function largeAlloc(size: usize, alignBytes: u32): usize {
+  const npages = pagesFor(size);
+  if (!npages) return 0;   // no memory holds it: nothing to flush for
   if (alignBytes <= PAGE_SIZE) {
     lockHeap();
-    const q = adopt(pageHeapTakeSpare(pagesFor(size)), size);   // pagesFor's 0 (overflow) fits none
+    const q = adopt(pageHeapTakeSpare(npages), size);
     unlockHeap();
     if (q) return q;
   }
-  let p = largeAllocOnce(size, alignBytes, false);
+  let p = largeAllocOnce(npages, size, alignBytes, false);
   if (!p) {   // the pages need memory to grow
     flushCacheFor(true);
-    p = largeAllocOnce(size, alignBytes, true);
+    p = largeAllocOnce(npages, size, alignBytes, true);
   }
   if (!p) {   // memory is exhausted
     flushCacheFor(false);
-    p = largeAllocOnce(size, alignBytes, true);
+    p = largeAllocOnce(npages, size, alignBytes, true);
   }
   return p;
 }
 
-function largeAllocOnce(size: usize, alignBytes: u32, mayGrow: bool): usize {
-  const npages = pagesFor(size);
-  if (!npages) return 0;
+function largeAllocOnce(npages: u32, size: usize, alignBytes: u32, mayGrow: bool): usize {
   lockHeap();
   const s = alignBytes > PAGE_SIZE
     ? pageHeapAllocAligned(npages, alignBytes, mayGrow)
