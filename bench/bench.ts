@@ -338,12 +338,14 @@ export function formatTable(r: BenchResults): string {
       const t = timeVsAsmalloc(c, b);
       return `${c.nsPerOp!.toFixed(1)}${c.allocator !== "asmalloc" && t !== undefined ? ` (${t.toFixed(2)})` : ""}`;
     });
-  section("peak heap (linear memory above the heap base; in brackets: vs asmalloc's)",
-    (c, b) => `${fmtBytes(c.peakHeapBytes!)}${c.allocator !== "asmalloc" && b?.peakHeapBytes ? ` (${(c.peakHeapBytes! / b.peakHeapBytes).toFixed(2)})` : ""}`);
+  /** bytes of a cell, and a peer's over asmalloc's in brackets */
+  const bytesVs = (c: Cell, b: Cell | undefined, key: "peakHeapBytes" | "touchedBytes") =>
+    c[key] === undefined ? "-" : `${fmtBytes(c[key]!)}${c.allocator !== "asmalloc" && b?.[key] ? ` (${(c[key]! / b[key]!).toFixed(2)})` : ""}`;
+  section("peak heap (linear memory above the heap base; in brackets: vs asmalloc's)", (c, b) => bytesVs(c, b, "peakHeapBytes"));
   section("heap efficiency (peak live requested bytes / peak heap)", (c) => (c.peakLiveBytes ? `${(100 * c.heapEfficiency!).toFixed(0)}%` : "-"));
   if (r.results.some((c) => c.touchedBytes !== undefined)) {
     section("memory touched (pages the run wrote first: the process's page faults x 4 KiB, median; in brackets: vs asmalloc's)",
-      (c, b) => c.touchedBytes === undefined ? "-" : `${fmtBytes(c.touchedBytes)}${c.allocator !== "asmalloc" && b?.touchedBytes ? ` (${(c.touchedBytes / b.touchedBytes).toFixed(2)})` : ""}`);
+      (c, b) => bytesVs(c, b, "touchedBytes"));
   }
   const rw = r.workloads.filter((w) => w.realloc);
   if (rw.length) {

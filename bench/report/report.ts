@@ -9,6 +9,7 @@ import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { copiedPerFinal, summarize, timeVsAsmalloc, type BenchResults, type Cell } from "../bench.js";
 import type { HeapMapCapture } from "./heapmap.js";
+import type { MicroResults } from "../micro.js";
 
 const PALETTE = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf"];
 const KIND_COLOURS: Record<number, string> = { 1: "#e8e8e8", 3: "#7b3294", 4: "#555555" };
@@ -239,12 +240,15 @@ export function renderReport(r: BenchResults, extra: { threads?: unknown; sqlite
   for (const w of r.workloads) s.push(memoryChart(r, w.name));
 
   s.push(`<h2>Peak memory and heap efficiency</h2>`);
-  s.push(matrixTable(r, (c, b) => c.peakHeapBytes === undefined ? null : { text: fmtBytes(c.peakHeapBytes), ratio: b?.peakHeapBytes ? c.peakHeapBytes / b.peakHeapBytes : undefined },
+  /** bytes of a cell, with a peer's ratio over asmalloc's */
+  const bytesVs = (c: Cell, b: Cell | undefined, key: "peakHeapBytes" | "touchedBytes") =>
+    c[key] === undefined ? null : { text: fmtBytes(c[key]!), ratio: b?.[key] ? c[key]! / b[key]! : undefined };
+  s.push(matrixTable(r, (c, b) => bytesVs(c, b, "peakHeapBytes"),
     "peak heap (linear memory above the heap base); ratio vs asmalloc's (&gt;1, green: more memory than asmalloc)", "peak-table"));
   s.push(matrixTable(r, (c) => c.peakLiveBytes ? { text: `${(100 * (c.heapEfficiency ?? 0)).toFixed(0)}%` } : null,
     "heap efficiency (peak live requested bytes / peak heap)", "eff-table"));
   if (r.results.some((c) => c.touchedBytes !== undefined)) {
-    s.push(matrixTable(r, (c, b) => c.touchedBytes === undefined ? null : { text: fmtBytes(c.touchedBytes), ratio: b?.touchedBytes ? c.touchedBytes / b.touchedBytes : undefined },
+    s.push(matrixTable(r, (c, b) => bytesVs(c, b, "touchedBytes"),
       "memory touched: pages the run wrote first (the process's page faults × 4 KiB, median), what the run added to resident memory; each costs ~2 µs here, which is part of every time above; ratio vs asmalloc's (&gt;1, green: more than asmalloc)", "touched-table"));
   }
   const rw = r.workloads.filter((w) => w.realloc);
@@ -264,7 +268,7 @@ export function renderReport(r: BenchResults, extra: { threads?: unknown; sqlite
 
   const { threads, sqlite, asJson, micro } = extra;
   if (micro && typeof micro === "object" && Array.isArray((micro as any).rows)) {
-    const m = micro as { workload: string; rows: { name: string; nsPerPair: number }[] };
+    const m = micro as MicroResults;
     s.push(`<h2>JS-call path (asmalloc micro)</h2><p>The host library's path: an allocator called from JavaScript, where each call crosses the JS↔Wasm boundary. ${esc(m.workload)}.</p>`);
     s.push(`<table id="micro-table"><thead><tr><th>what</th><th>ns per malloc+free pair</th></tr></thead><tbody>${m.rows.map((r) => `<tr><th>${esc(r.name)}</th><td>${r.nsPerPair.toFixed(1)}</td></tr>`).join("")}</tbody></table>`);
   }
