@@ -211,6 +211,13 @@ describe.each(BUILDS)("C API (%s build)", (build) => {
 
   it("requests near 4 GiB return 0 without trapping", () => {
     const h = makeHeap(build, { maximumMemory: 256 }), x = h.exports;   // 16 MiB: 2 GiB must fail
+    // sizes whose page count overflows 32 bits fit no memory: refused before the cache hands
+    // anything back (which it does before failing a request memory could hold)
+    for (const p of Array.from({ length: 8 }, () => u(x.malloc(2000)))) x.free(p);
+    const cached = h.stats().cacheBytes;
+    expect(cached).toBeGreaterThan(0);
+    for (const n of [0xFFFFFFFF, 0xFFFFFFF0]) expect(x.malloc(n)).toBe(0);
+    expect(h.stats().cacheBytes).toBe(cached);
     for (const n of [0xFFFFFFFF, 0xFFFFFFF0, 0xFFFF0000, 0x80000001, 17 << 20]) {
       expect(x.malloc(n)).toBe(0);
       expect([Status.OUT_OF_MEMORY, Status.SIZE_OVERFLOW]).toContain(x.last_error());
@@ -218,6 +225,7 @@ describe.each(BUILDS)("C API (%s build)", (build) => {
     expect(x.aligned_alloc(0x80000000, 16)).toBe(0);
     x.last_error();
     expect(u(x.malloc(100))).not.toBe(0);
+    h.check();
   });
 
   it("a small heap stays small: 100 objects of 10 sizes grow memory by < 300 KiB", () => {
