@@ -1,6 +1,6 @@
 // check(): walks every tier and verifies its invariants. Part of the inspector module
 // (inspect.ts); the randomized tests call it after every sequence. See index.ts for the design.
-import { PAGE_SHIFT, PAGE_SIZE, CLASS_COUNT, CACHE_BUDGET, HEADER_MAGIC } from "./config";
+import { PAGE_SHIFT, PAGE_SIZE, CLASS_COUNT, CACHE_BUDGET, HEADER_MAGIC, CACHE_LINE, LARGE_COLOURS_BYTES } from "./config";
 import { Span, SpanState, spanPage, spanEnd } from "./span";
 import { pagemapGet } from "./pagemap";
 import { heapBase, heapHeader, HEAP_DEBUG } from "./header";
@@ -31,7 +31,7 @@ export const enum Broken {
   CENTRAL = 8,
   /** a cache list's length, bound, budget or objects are wrong */
   CACHE = 9,
-  /** large-block totals disagree with the spans */
+  /** large-block totals disagree with the spans, or a block's colour or size does not fit it */
   LARGE = 10,
 }
 
@@ -69,6 +69,9 @@ export function checkHeap(scratch: usize): Broken {
     }
     if (!s.npages || spanEnd(s) > end || spanEnd(s) <= a || pageHeapOverlapsMeta(a, spanEnd(s), raw)) return broken(Broken.TILING, raw);
     if (s.carved && s.state != SpanState.SMALL) return broken(Broken.SPAN_OBJECTS, raw);   // free() would take its pages
+    // a colour (objects' or a large block's) is a whole number of cache lines; free runs and
+    // spares start on their page (the page heap's neighbour lookups go by it)
+    if ((s.start - a) % CACHE_LINE || (s.start != a && s.state != SpanState.SMALL && s.state != SpanState.LARGE)) return broken(Broken.TILING, raw);
     if (s.state == SpanState.FREE) {
       if (prevFree) return broken(Broken.COALESCE, raw);
       if (pagemapGet(spanEnd(s) - PAGE_SIZE) != raw) return broken(Broken.PAGEMAP, raw);
@@ -81,6 +84,8 @@ export function checkHeap(scratch: usize): Broken {
         for (let p = a; p < spanEnd(s); p += PAGE_SIZE) if (pagemapGet(p) != raw) return broken(Broken.PAGEMAP, p);
       }
       if (s.state == SpanState.LARGE) {
+        // its colour below LARGE_COLOURS_BYTES, the bytes asked for after it within its pages
+        if (s.start - a >= LARGE_COLOURS_BYTES || <u64>s.start + s.allocated > spanEnd(s)) return broken(Broken.LARGE, raw);
         largePages += s.npages;
         largeSpans++;
       } else if (s.state == SpanState.SPARE) {

@@ -12,12 +12,12 @@ export const DEBUG: bool = isDefined(ASMALLOC_DEBUG);
 export const THREADS: bool = isDefined(ASMALLOC_THREADS);
 
 import { PAGE_SHIFT, CLASS_COUNT } from "./sizeclasses";
-export { PAGE_SHIFT, CLASS_COUNT, MAX_SMALL_SIZE } from "./sizeclasses";
+export { PAGE_SHIFT, CLASS_COUNT, MAX_SMALL_SIZE, LARGE_COLOURS_BYTES } from "./sizeclasses";
 
 /** Allocator page: 8 KiB, TCMalloc's classic size; 8 pages make one 64 KiB wasm page. */
 export const PAGE_SIZE: u32 = 1 << PAGE_SHIFT;
 export const WASM_PAGE_SHIFT: u32 = 16;
-/** Cache line of the CPUs Wasm runs on (x86-64, arm64): the unit of span colours. */
+/** Cache line of the CPUs Wasm runs on (x86-64, arm64): the unit of span and large-block colours. */
 export const CACHE_LINE: u32 = 64;
 /** Blocks of 16 B or more are 16-byte aligned (max_align_t on wasm32; AssemblyScript's AL_SIZE). */
 export const MIN_ALIGN: u32 = 16;

@@ -28,7 +28,9 @@
 //   4. Page heap: a spare that fits (large blocks), else best-fit free run, else the top run,
 //      else, once this instance's cache has handed back its objects of 1 KiB or more and the
 //      spares have gone back (pages they kept may free up), memory.grow.
-//   n > 64 KiB: a page run from the page heap (step 4).
+//   n > 64 KiB: a page run from the page heap (step 4); the block starts at its colour, a few
+//      cache lines past the run's first page, so that big buffers walked in step use different
+//      cache sets.
 // Free, free(p):
 //   1. Page map -> span. p below the span's carved mark (only SMALL spans have one) and on an
 //      object boundary: push on the cache's list (fast path). Anything else goes to freeSlow,

@@ -1,17 +1,20 @@
-// Large blocks: requests above MAX_SMALL_SIZE are page runs straight from the page heap, and
-// realloc grows and shrinks them in place where the neighbouring pages allow.
+// Large blocks: requests above MAX_SMALL_SIZE are page runs straight from the page heap, each
+// block starting at its colour (LARGE_COLOURS_BYTES), and realloc grows and shrinks them in
+// place where the neighbouring pages allow.
 // See index.ts for the design.
-import { PAGE_SHIFT, PAGE_SIZE } from "./config";
-import { Span, SpanState } from "./span";
+import { PAGE_SHIFT, PAGE_SIZE, CACHE_LINE, LARGE_COLOURS_BYTES, MIN_ALIGN } from "./config";
+import { Span, SpanState, spanPage, spanEnd } from "./span";
 import { pageHeapAlloc, pageHeapTakeSpare, pageHeapAllocAligned, pageHeapFreeLarge, pageHeapExtend, pageHeapShrink } from "./pageheap";
 import { heapHeader } from "./header";
 import { lockHeap, unlockHeap } from "./lock";
 import { flushCacheFor } from "./threadcache";
 
-/** Pages for `bytes`, or 0 when the rounding overflows 32 bits. Inlined, as is adopt: a large
- *  allocation is a chain of calls (mallocSlow, largeAlloc, largeAllocOnce, pageHeapAlloc ...),
- *  and these two cost bzip2's trace, 3 large blocks per file, 4% of its time (side by side,
- *  31 rounds; the large workload 6%), for 70 B. */
+/** Pages for `bytes`, or 0 when the rounding overflows 32 bits. Inlined: a large allocation is
+ *  a chain of calls (mallocSlow, largeAlloc, largeAllocOnce, pageHeapAlloc ...); this and adopt
+ *  as calls cost bzip2's trace, 3 large blocks per file, 4% of its time (side by side, 31
+ *  rounds; the large workload 6%). adopt, which colours the block, is a call again: inlined in
+ *  its three callers it costs 209 B, and read 2.8% faster on bzip2 but 4.6% slower on large
+ *  (side by side, 21 rounds). */
 // @ts-ignore: decorator
 @inline export function pagesFor(bytes: u64): u32 {
   const n = (bytes + PAGE_SIZE - 1) >> PAGE_SHIFT;
@@ -24,9 +27,22 @@ import { flushCacheFor } from "./threadcache";
  *  grows geometrically (doubling) already asks for more and gets no headroom, nor extra memory. */
 const REALLOC_HEADROOM_SHIFT: u32 = 2;
 
+/** Colours this instance has given large blocks (see LARGE_COLOURS_BYTES). */
+let coloursUsed: u32 = 0;
+
+/** Bytes a block aligned to alignBytes needs past its size for its colour: the colours are
+ *  multiples of the alignment (a cache line at least) below LARGE_COLOURS_BYTES. */
 // @ts-ignore: decorator
-@inline function adopt(s: Span | null, size: usize): usize {
+@inline function colourRoom(alignBytes: u32): u32 {
+  return LARGE_COLOURS_BYTES - min<u32>(max<u32>(alignBytes, CACHE_LINE), LARGE_COLOURS_BYTES);
+}
+
+/** s (page-aligned, with room for colourRoom(alignBytes) past `size`) as a large block of
+ *  `size` bytes starting at the next colour; its address. */
+function adopt(s: Span | null, size: usize, alignBytes: u32): usize {
   if (!s) return 0;
+  const step = max<u32>(alignBytes, CACHE_LINE);
+  s.start += (coloursUsed++ * step) & colourRoom(alignBytes);
   s.cls = 0;
   s.allocated = <u32>size;
   const h = heapHeader();
@@ -41,11 +57,11 @@ const REALLOC_HEADROOM_SHIFT: u32 = 2;
  *  buffers (bzip2: three per file) does little else with them. Measured (bench bzip2 trace, side
  *  by side, 21 rounds): 4-5% faster than at the end of the general path's chain of calls. */
 export function largeAlloc(size: usize, alignBytes: u32): usize {
-  const npages = pagesFor(size);
+  const npages = pagesFor(<u64>size + colourRoom(alignBytes));
   if (!npages) return 0;   // no memory holds it: nothing to flush for
   if (alignBytes <= PAGE_SIZE) {
     lockHeap();
-    const q = adopt(pageHeapTakeSpare(npages), size);
+    const q = adopt(pageHeapTakeSpare(npages), size, alignBytes);
     unlockHeap();
     if (q) return q;
   }
@@ -66,7 +82,7 @@ function largeAllocOnce(npages: u32, size: usize, alignBytes: u32, mayGrow: bool
   const s = alignBytes > PAGE_SIZE
     ? pageHeapAllocAligned(npages, alignBytes, mayGrow)
     : pageHeapAlloc(npages, SpanState.LARGE, mayGrow);
-  const p = adopt(s, size);
+  const p = adopt(s, size, alignBytes);
   unlockHeap();
   return p;
 }
@@ -75,13 +91,13 @@ function largeAllocOnce(npages: u32, size: usize, alignBytes: u32, mayGrow: bool
  *  headroom, where it can keep growing in place. It may grow memory at once, with no flush of
  *  the cache first (see largeAlloc): a block placed at the top grows into new memory anyway. */
 export function largeAllocForGrowth(size: usize, oldBytes: usize): usize {
-  const npages = pagesFor(max<u64>(<u64>size, <u64>oldBytes + (<u64>oldBytes >> REALLOC_HEADROOM_SHIFT)));
+  const npages = pagesFor(max<u64>(<u64>size, <u64>oldBytes + (<u64>oldBytes >> REALLOC_HEADROOM_SHIFT)) + colourRoom(MIN_ALIGN));
   if (!npages) return 0;
   lockHeap();
   const s = pageHeapAlloc(npages, SpanState.LARGE, true, true);
-  const p = adopt(s, size);
+  const p = adopt(s, size, MIN_ALIGN);
   unlockHeap();
-  return p ? p : largeAlloc(size, PAGE_SIZE);   // no room for headroom: exact
+  return p ? p : largeAlloc(size, MIN_ALIGN);   // no room for headroom: exact
 }
 
 export function largeFree(s: Span): void {
@@ -89,6 +105,7 @@ export function largeFree(s: Span): void {
   const h = heapHeader();
   h.largeSpans--;
   h.largePages -= s.npages;
+  s.start = spanPage(s);   // pages again: the page heap's unit
   pageHeapFreeLarge(s);
   unlockHeap();
 }
@@ -97,7 +114,7 @@ export function largeFree(s: Span): void {
  *  Shrinks only when at least a quarter of the block would be freed, so that alternating
  *  small changes neither thrash the page heap nor throw away growth headroom. */
 export function largeResizeInPlace(s: Span, size: usize): bool {
-  const npages = pagesFor(size);
+  const npages = pagesFor(<u64>(s.start - spanPage(s)) + size);   // the colour stays
   if (!npages) return false;
   const h = heapHeader();
   if (npages <= s.npages) {

@@ -3,7 +3,7 @@
 // See index.ts for the design.
 import { PAGE_SHIFT, PAGE_SIZE, MIN_ALIGN, OFF_REFUSALS, Status, DEBUG, THREADS } from "./config";
 import { MAX_SMALL_SIZE, CLASS_COUNT, sizeToClass, classToSize } from "./sizeclasses";
-import { Span, SpanState } from "./span";
+import { Span, SpanState, spanEnd } from "./span";
 import { pagemapGet, pagemapGetInline } from "./pagemap";
 import { heapBase, HeapHeader, headerField } from "./header";
 import { count } from "./lock";
@@ -61,7 +61,7 @@ export function malloc(size: usize): usize {
 function mallocSlow(size: usize): usize {
   if (!smallLimit && !initHeap(0)) return fail(Status.OUT_OF_MEMORY);
   if (size <= MAX_SMALL_SIZE) return mallocClass(classOf(<u32>size));   // size 0 too: its class is 1
-  const p = largeAlloc(size, PAGE_SIZE);
+  const p = largeAlloc(size, MIN_ALIGN);
   return p ? p : fail(Status.OUT_OF_MEMORY);
 }
 
@@ -179,9 +179,9 @@ export function malloc_usable_size(p: usize): usize {
   return DEBUG ? debugRequested(p, s) : blockBytes(s);
 }
 
-/** Bytes in the block of span s: its class size, or its pages. */
+/** Bytes in the block of span s: its class size, or its pages from its colour on. */
 export function blockBytes(s: Span): usize {
-  return s.state == SpanState.SMALL ? <usize>s.objSize : <usize>(s.npages << PAGE_SHIFT);
+  return s.state == SpanState.SMALL ? <usize>s.objSize : <usize>(spanEnd(s) - s.start);
 }
 
 export function calloc(n: usize, size: usize): usize {

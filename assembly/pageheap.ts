@@ -10,7 +10,7 @@
 // whatever lives just below it (typically a block grown by realloc) can keep growing in place.
 import { PAGE_SHIFT, PAGE_SIZE, WASM_PAGE_SHIFT, BIG_RUN, GROWTH_DIVISOR, TOP_GROWTH_DIVISOR, BIG_MEMORY, BIG_MEMORY_DIVISOR, META_CHUNK_PAGES,
   LEAF_BYTES, REGION_SHIFT, OFF_PAGEHEAP, OFF_FREE_LISTS, THREADS } from "./config";
-import { Span, SpanState, SPAN_BYTES, spanEnd } from "./span";
+import { Span, SpanState, SPAN_BYTES, spanPage, spanEnd } from "./span";
 import { pagemapGet, pagemapSetAll, pagemapSetEnds, pagemapHasLeaf, pagemapAddLeaf, findSpan } from "./pagemap";
 import { heapHeader, HeapHeader, headerField } from "./header";
 import { count } from "./lock";
@@ -484,7 +484,7 @@ export function pageHeapExtend(s: Span, npages: u32): bool {
 /** Shrinks span s in place to npages (>= 1), handing its tail pages back to the heap. */
 export function pageHeapShrink(s: Span, npages: u32): void {
   if (npages >= s.npages || !reserveSpans(1)) return;
-  const tail = newSpan(s.start + (npages << PAGE_SHIFT), s.npages - npages, SpanState.FREE);
+  const tail = newSpan(spanPage(s) + (npages << PAGE_SHIFT), s.npages - npages, SpanState.FREE);
   s.npages = npages;
   pagemapSetEnds(s);
   pageHeapFree(tail);   // maps the tail's ends; its other pages' stale entries fall outside s

@@ -38,6 +38,9 @@ export function syntheticWorkloads(quick: boolean): Workload[] {
   // blocks (log-uniform 16 B-128 KiB) after them, the oldest replaced at each interleaved allocation
   const GROWN = 8, RING = 512, otherLo = 16, otherHi = 128 * KiB;
   const mixedFinal = growFinal / GROWN;
+  // many big buffers walked in step (an image's planes, a table's columns): where each one starts
+  // within 4 KiB decides whether the appends contend for one L1 set
+  const STEPPED = 32, steppedFinal = growFinal / STEPPED;
   const others = `other blocks (${otherLo} B-${otherHi / KiB} KiB log-uniform, a ring of ${RING}: the oldest freed) allocated in between`;
   /** reallocDoubling's allocator calls: n mallocs, log2(final/16) reallocs and a free per buffer,
    *  and with others a malloc and (sooner or later) a free per 4 KiB appended to each buffer */
@@ -69,6 +72,8 @@ export function syntheticWorkloads(quick: boolean): Workload[] {
       fn: "reallocDoubling", args: [1, growFinal, 0, 0, 0], ops: doublingOps(1, growFinal, 0), slots: 1, realloc: true, finalBytes: growFinal },
     { name: "realloc-double-mixed", description: `${GROWN} vectors doubling round-robin from 16 B to ${mixedFinal / MiB} MiB each (${growFinal / MiB} MiB in all); per 4 KiB appended to each, ${GROWN} ${others}`,
       fn: "reallocDoubling", args: [GROWN, mixedFinal, RING, otherLo, otherHi], ops: doublingOps(GROWN, mixedFinal, RING), slots: GROWN + RING, realloc: true, finalBytes: growFinal },
+    { name: "realloc-double-32", description: `${STEPPED} vectors doubling round-robin from 16 B to ${steppedFinal / KiB} KiB each (${growFinal / MiB} MiB in all), a byte appended to each in turn: big buffers walked in step`,
+      fn: "reallocDoubling", args: [STEPPED, steppedFinal, 0, 0, 0], ops: doublingOps(STEPPED, steppedFinal, 0), slots: STEPPED, realloc: true, finalBytes: growFinal },
     { name: "realloc-4k", description: `one buffer grown 4 KiB at a time to ${growFinal / MiB} MiB`,
       fn: "reallocStep", args: [1, 4 * KiB, growFinal, 0, 0, 0], ops: stepOps(1, 4 * KiB, growFinal, 0), slots: 1, realloc: true, finalBytes: growFinal },
     { name: "realloc-4k-mixed", description: `${GROWN} buffers grown round-robin 4 KiB at a time to ${mixedFinal / MiB} MiB each (${growFinal / MiB} MiB in all); after each step, one of the ${others}`,

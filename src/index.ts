@@ -25,7 +25,7 @@ import { Status, statusName, type StatusName } from "./status.js";
 
 export { Status, statusName, type StatusName } from "./status.js";
 export { type HeapStats, STATS_FIELDS, decodeStats } from "./statsfields.js";
-export { PAGE_SIZE, MAX_SMALL_SIZE, CLASS_COUNT, CLASS_SIZES, sizeToClass, roundedSize } from "./sizeclasses.js";
+export { PAGE_SIZE, MAX_SMALL_SIZE, CLASS_COUNT, CLASS_SIZES, LARGE_COLOURS_BYTES, sizeToClass, roundedSize } from "./sizeclasses.js";
 
 /** Bytes in one WebAssembly page, the unit of memory.grow and of the memory options. */
 export const WASM_PAGE_SIZE = 65536;

@@ -21,7 +21,7 @@ async function run(allocator: string, w: any) {
 describe("bench growth workloads", () => {
   it("the realloc workloads include one buffer doubling and interleaved variants, with final sizes", () => {
     const names = growth().map((w) => w.name);
-    expect(names).toEqual(expect.arrayContaining(["realloc-bytes", "realloc-double", "realloc-double-1", "realloc-double-mixed", "realloc-4k", "realloc-4k-mixed"]));
+    expect(names).toEqual(expect.arrayContaining(["realloc-bytes", "realloc-double", "realloc-double-1", "realloc-double-mixed", "realloc-double-32", "realloc-4k", "realloc-4k-mixed"]));
     for (const w of growth()) expect(w.finalBytes, w.name).toBeGreaterThan(0);
   });
 

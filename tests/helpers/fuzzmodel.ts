@@ -302,8 +302,10 @@ export class FuzzModel extends ModelBase {
       this.fail(`stats count ${s.badFrees} bad frees + ${s.doubleFrees} double frees, expected ${this.expectBadPointer} refused pointers`);
     }
     if (s.failedAllocs !== this.expectFailedAllocs) this.fail(`stats count ${s.failedAllocs} failed allocations, expected ${this.expectFailedAllocs}`);
-    const usable = this.shadow.usable + (this.x.malloc_usable_size(this.slot) >>> 0);
-    if (this.heap.debug ? s.inUseBytes < usable : s.inUseBytes !== usable) this.fail(`inUseBytes ${s.inUseBytes} vs Σ usable ${usable}`);
+    const slot = this.x.malloc_usable_size(this.slot) >>> 0;
+    if (this.heap.debug ? s.inUseBytes < this.shadow.usable + slot : s.inUseBytes !== this.shadow.held + slot) {
+      this.fail(`inUseBytes ${s.inUseBytes} vs Σ usable ${this.shadow.usable + slot} (Σ held ${this.shadow.held + slot})`);
+    }
     for (const blk of this.shadow.all()) this.patterns.check(this.mem, blk, 0, blk.size, "(after the step)");
   }
 

@@ -3,7 +3,7 @@
 // fast-check-generated op arrays (shrinkable). After each operation the result is checked
 // against the Shadow model; stats and all contents are checked periodically.
 import { roundedSize, sizeToClass, MAX_SMALL_SIZE, CLASS_SIZES, PAGE_SIZE, Status } from "../../src/index.js";
-import { ModelBase, Patterns, describe, checkReturned, trackBlock, pickLive, releaseChecked, type Block } from "./shadow.js";
+import { ModelBase, Patterns, describe, held, checkReturned, trackBlock, pickLive, releaseChecked, type Block } from "./shadow.js";
 import type { TestHeap } from "./heaps.js";
 import { Rng } from "./rng.js";
 
@@ -81,9 +81,10 @@ export class Model extends ModelBase {
   private adopt(p: number, size: number, how: string, align: number, off: number, zeroed = false): Block {
     const usable = checkReturned(this.blocks, p, size, how, align);
     // a large block may reuse a freed one kept whole (a page-heap spare) that wastes <= 1/8 of itself
-    const r = roundedSize(size), slack = size > MAX_SMALL_SIZE ? Math.floor(r / 7 / PAGE_SIZE) * PAGE_SIZE : 0;
-    if (!this.heap.debug && align <= 8 && how !== "realloc" && (usable < r || usable > r + slack)) {
-      this.fail(`usable size ${usable} of ${how}(${size}) is not roundedSize = ${r} (+ up to ${slack})`);
+    // (its colour too: a large block's usable bytes start there; see held())
+    const r = roundedSize(size), slack = size > MAX_SMALL_SIZE ? Math.floor(r / 7 / PAGE_SIZE) * PAGE_SIZE : 0, h = held(p, usable);
+    if (!this.heap.debug && align <= 8 && how !== "realloc" && (h < r || h > r + slack)) {
+      this.fail(`usable size ${usable} (+ colour: ${h}) of ${how}(${size}) is not roundedSize = ${r} (+ up to ${slack})`);
     }
     if (zeroed) this.patterns.checkZero(this.mem, p, size, `${how}(${size}) = ${p}`);
     const b: Block = { ptr: p, size, usable, off, how, align };
@@ -244,19 +245,21 @@ export class Model extends ModelBase {
     const s = this.heap.stats();
     const sh = this.shadow;
     const slotUsable = this.x.malloc_usable_size(this.slot) >>> 0;
-    const usable = sh.usable + slotUsable;
+    const usable = sh.usable + slotUsable, held = sh.held + slotUsable;
     if (s.heapBytes > this.summary.maxHeapBytes) this.summary.maxHeapBytes = s.heapBytes;
     const bad = (m: string): never => this.fail(`stats: ${m}\n${JSON.stringify(s)}`);
     if (!this.heap.debug) {
-      if (s.inUseBytes !== usable) bad(`inUseBytes ${s.inUseBytes} != Σ usable ${usable} over ${sh.count + 1} live blocks`);
+      if (s.inUseBytes !== held) bad(`inUseBytes ${s.inUseBytes} != Σ held ${held} (usable ${usable}) over ${sh.count + 1} live blocks`);
       if (s.requestedBytes !== -1) bad(`requestedBytes ${s.requestedBytes} in release`);
     } else {
       if (s.inUseBytes < usable) bad(`inUseBytes ${s.inUseBytes} < Σ usable ${usable}`);
       if (s.requestedBytes !== -1 && s.requestedBytes !== sh.requested + 16) bad(`requestedBytes ${s.requestedBytes} != Σ requested ${sh.requested + 16}`);
     }
+    // at least each block's class, or its whole pages (room for its colour is not counted: a block
+    // resized in place takes pages for its own colour only)
     let rounded = 0;
-    for (const blk of sh.all()) rounded += roundedSize(blk.size);
-    if (s.inUseBytes < rounded) bad(`inUseBytes ${s.inUseBytes} < Σ roundedSize ${rounded}`);
+    for (const blk of sh.all()) rounded += blk.size > MAX_SMALL_SIZE ? Math.ceil(blk.size / PAGE_SIZE) * PAGE_SIZE : roundedSize(blk.size);
+    if (s.inUseBytes < rounded) bad(`inUseBytes ${s.inUseBytes} < Σ class sizes and pages ${rounded}`);
     if (s.badFrees !== this.expectedBadFrees) bad(`badFrees ${s.badFrees} != ${this.expectedBadFrees}`);
     if (s.doubleFrees !== 0) bad(`doubleFrees ${s.doubleFrees} != 0`);
     if (s.failedAllocs !== 0) bad(`failedAllocs ${s.failedAllocs} != 0`);

@@ -2,6 +2,7 @@
 // block is checked against its neighbours for overlap (an interval set), plus fill patterns that
 // are written and compared natively (Buffer.equals), so whole blocks of up to 1 MiB are checked.
 
+import { MAX_SMALL_SIZE, CACHE_SKEW, PAGE_SIZE } from "../../src/sizeclasses.js";
 import type { AsmallocExports } from "../../src/index.js";
 import type { TestHeap } from "./heaps.js";
 
@@ -27,9 +28,10 @@ export class Shadow {
   private starts: number[] = [];
   private dense: Block[] = [];
   private denseIndex = new Map<number, number>();
-  /** Σ size and Σ usable over live blocks */
+  /** Σ size, Σ usable and Σ held (see held()) over live blocks */
   requested = 0;
   usable = 0;
+  held = 0;
 
   get count(): number { return this.dense.length; }
   at(i: number): Block { return this.dense[i]; }
@@ -72,6 +74,7 @@ export class Shadow {
     this.dense.push(b);
     this.requested += b.size;
     this.usable += b.usable;
+    this.held += held(b.ptr, b.usable);
   }
 
   remove(ptr: number): Block {
@@ -86,8 +89,15 @@ export class Shadow {
     this.denseIndex.delete(ptr);
     this.requested -= b.size;
     this.usable -= b.usable;
+    this.held -= held(b.ptr, b.usable);
     return b;
   }
+}
+
+/** Bytes a release-build block holds (what stats count in use): its usable bytes, and for a
+ *  large block (usable past the largest class) its colour, the bytes of its first page before it. */
+export function held(ptr: number, usable: number): number {
+  return usable + (usable > MAX_SMALL_SIZE + CACHE_SKEW ? ptr % PAGE_SIZE : 0);
 }
 
 export function describe(b: Block): string {
