@@ -277,7 +277,7 @@ function alignedBlock(alignBytes: usize, size: usize): usize {
   if (!smallLimit && !initHeap(0)) return fail(Status.OUT_OF_MEMORY);
   if (size <= MAX_SMALL_SIZE && alignBytes <= PAGE_SIZE) {
     // spans start on a page, so a class whose size is a multiple of the alignment keeps every
-    // object aligned; within twice the size (else a page run, which is page-aligned)
+    // object aligned; within twice the size (else a page run, its colour a multiple of the alignment)
     const need = max<u32>(<u32>size, <u32>alignBytes);
     for (let cls = classOf(need); cls < CLASS_COUNT; cls++) {
       const bytes = classToSize(cls);

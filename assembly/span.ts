@@ -26,11 +26,12 @@ export const enum SpanState {
 //   the objects of successive spans to different cache sets (central.ts, spanColour).
 //   objects = limit / objSize == allocated + length(freeList) + (limit - carved) / objSize
 //
-// A large span: one block at `start`; `allocated` holds the bytes the program asked for.
+// A large span: one block at `start`, its colour past its first page; `allocated` holds the
+// bytes the program asked for.
 // A free span: `zeroed` says its pages are still as memory.grow gave them (all zero).
 @unmanaged export class Span {
-  /** address of the first page (page-aligned); SMALL: of the first object, the span's colour
-   *  (less than a page) past its first page (spanPage) */
+  /** address of the first page (page-aligned); SMALL: of the first object, and LARGE: of the
+   *  block, the span's colour (less than a page) past its first page (spanPage) */
   start: u32;
   /** length in pages */
   npages: u32;
