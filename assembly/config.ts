@@ -31,8 +31,9 @@ export const ROOT_ENTRIES: u32 = 1 << (32 - REGION_SHIFT);         // 512
 // @ts-ignore: compile-time check
 if (PAGE_SHIFT + LEAF_BITS + (32 - REGION_SHIFT) != 32) ERROR("page map must cover 32 address bits");
 
-// Page heap: exact free lists for runs of 1..BIG_RUN-1 pages, list BIG_RUN holds longer runs
-// (best fit by scan). 128 pages = 1 MiB: above that, runs are rare enough that a scan is cheap.
+// Page heap: exact free lists for runs of 1..BIG_RUN-1 pages (a bitmap marks the non-empty
+// ones), list BIG_RUN holds longer runs (best fit by scan). 128 pages = 1 MiB: above that, runs
+// are rare enough that a scan is cheap.
 export const BIG_RUN: u32 = 128;
 /** memory.grow takes at least heap/GROWTH_DIVISOR: a grow costs 0.4-0.6 ms at 256 MiB+ in V8
  *  (shared/FACTS.md), so growth is geometric, yet overshoots the need by at most 1/32. Measured
