@@ -3,7 +3,7 @@
 // place where the neighbouring pages allow.
 // See index.ts for the design.
 import { PAGE_SHIFT, PAGE_SIZE, CACHE_LINE, LARGE_COLOURS_BYTES, MIN_ALIGN } from "./config";
-import { Span, SpanState, spanPage, spanEnd } from "./span";
+import { Span, SpanState, spanPage } from "./span";
 import { pageHeapAlloc, pageHeapTakeSpare, pageHeapAllocAligned, pageHeapFreeLarge, pageHeapExtend, pageHeapShrink } from "./pageheap";
 import { heapHeader } from "./header";
 import { lockHeap, unlockHeap } from "./lock";

@@ -1,7 +1,7 @@
 // The C API: malloc, free, realloc, calloc, aligned_alloc, posix_memalign, malloc_usable_size.
 // Fast paths pop and push the front-end cache and are leaves; everything else is *Slow.
 // See index.ts for the design.
-import { PAGE_SHIFT, PAGE_SIZE, MIN_ALIGN, OFF_REFUSALS, Status, DEBUG, THREADS } from "./config";
+import { PAGE_SIZE, MIN_ALIGN, OFF_REFUSALS, Status, DEBUG, THREADS } from "./config";
 import { MAX_SMALL_SIZE, CLASS_COUNT, sizeToClass, classToSize } from "./sizeclasses";
 import { Span, SpanState, spanEnd } from "./span";
 import { pagemapGet, pagemapGetInline } from "./pagemap";
@@ -10,7 +10,7 @@ import { count } from "./lock";
 import { cacheList, cacheBase, cacheFetchSlow, cacheOverflowSlow } from "./threadcache";
 import { largeAlloc, largeAllocForGrowth, largeFree, largeResizeInPlace } from "./largeblock";
 import { initHeap } from "./init";
-import { pageHeapEnd, pageHeapFindSpan, memoryEnd } from "./pageheap";
+import { pageHeapEnd, pageHeapFindSpan } from "./pageheap";
 import { debugMalloc, debugFree, debugRealloc, debugAdopt, debugRequested, setDebugOp, DebugOp, DEBUG_EXTRA, POISON } from "./debug";
 
 /** MAX_SMALL_SIZE once the heap is set up, 0 before: `size - 1 < smallLimit` then sends every
