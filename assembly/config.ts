@@ -12,7 +12,7 @@ export const DEBUG: bool = isDefined(ASMALLOC_DEBUG);
 export const THREADS: bool = isDefined(ASMALLOC_THREADS);
 
 import { PAGE_SHIFT, CLASS_COUNT } from "./sizeclasses";
-export { PAGE_SHIFT, CLASS_COUNT, MAX_SMALL_SIZE, LARGE_COLOURS_BYTES } from "./sizeclasses";
+export { PAGE_SHIFT, CLASS_COUNT, MAX_SMALL_SIZE, LARGE_COLOURS_BYTES, LARGE_COLOUR_ROOM_FROM } from "./sizeclasses";
 
 /** Allocator page: 8 KiB, TCMalloc's classic size; 8 pages make one 64 KiB wasm page. */
 export const PAGE_SIZE: u32 = 1 << PAGE_SHIFT;

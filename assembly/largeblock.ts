@@ -2,7 +2,7 @@
 // block starting at its colour (LARGE_COLOURS_BYTES), and realloc grows and shrinks them in
 // place where the neighbouring pages allow.
 // See index.ts for the design.
-import { PAGE_SHIFT, PAGE_SIZE, CACHE_LINE, LARGE_COLOURS_BYTES, MIN_ALIGN } from "./config";
+import { PAGE_SHIFT, PAGE_SIZE, CACHE_LINE, LARGE_COLOURS_BYTES, LARGE_COLOUR_ROOM_FROM, MIN_ALIGN } from "./config";
 import { Span, SpanState, spanPage } from "./span";
 import { pageHeapAlloc, pageHeapTakeSpare, pageHeapAllocAligned, pageHeapFreeLarge, pageHeapExtend, pageHeapShrink } from "./pageheap";
 import { heapHeader } from "./header";
@@ -30,19 +30,26 @@ const REALLOC_HEADROOM_SHIFT: u32 = 2;
 /** Colours this instance has given large blocks (see LARGE_COLOURS_BYTES). */
 let coloursUsed: u32 = 0;
 
-/** Bytes a block aligned to alignBytes needs past its size for its colour: the colours are
+/** Bytes past its size for the largest colour of a block aligned to alignBytes: the colours are
  *  multiples of the alignment (a cache line at least) below LARGE_COLOURS_BYTES. */
 // @ts-ignore: decorator
 @inline function colourRoom(alignBytes: u32): u32 {
   return LARGE_COLOURS_BYTES - min<u32>(max<u32>(alignBytes, CACHE_LINE), LARGE_COLOURS_BYTES);
 }
 
-/** s (page-aligned, with room for colourRoom(alignBytes) past `size`) as a large block of
- *  `size` bytes starting at the next colour; its address. */
+/** Pages for a large block of `size` bytes: with room for the largest colour from
+ *  LARGE_COLOUR_ROOM_FROM (a page of it is then at most 1/32 of the block). */
+function blockPages(size: u64): u32 {
+  return pagesFor(size + select<u32>(LARGE_COLOURS_BYTES - CACHE_LINE, 0, size >= LARGE_COLOUR_ROOM_FROM));
+}
+
+/** s (page-aligned) as a large block of `size` bytes starting at the next colour that its
+ *  pages hold; its address. */
 function adopt(s: Span | null, size: usize, alignBytes: u32): usize {
   if (!s) return 0;
   const step = max<u32>(alignBytes, CACHE_LINE);
-  s.start += (coloursUsed++ * step) & colourRoom(alignBytes);
+  const room = min<u32>(colourRoom(alignBytes), (s.npages << PAGE_SHIFT) - <u32>size);   // (mod 2^32: 4 GiB of pages too)
+  s.start += (coloursUsed++ % (room / step + 1)) * step;
   s.cls = 0;
   s.allocated = <u32>size;
   const h = heapHeader();
@@ -57,7 +64,7 @@ function adopt(s: Span | null, size: usize, alignBytes: u32): usize {
  *  buffers (bzip2: three per file) does little else with them. Measured (bench bzip2 trace, side
  *  by side, 21 rounds): 4-5% faster than at the end of the general path's chain of calls. */
 export function largeAlloc(size: usize, alignBytes: u32): usize {
-  const npages = pagesFor(<u64>size + colourRoom(alignBytes));
+  const npages = blockPages(size);
   if (!npages) return 0;   // no memory holds it: nothing to flush for
   if (alignBytes <= PAGE_SIZE) {
     lockHeap();
@@ -91,7 +98,7 @@ function largeAllocOnce(npages: u32, size: usize, alignBytes: u32, mayGrow: bool
  *  headroom, where it can keep growing in place. It may grow memory at once, with no flush of
  *  the cache first (see largeAlloc): a block placed at the top grows into new memory anyway. */
 export function largeAllocForGrowth(size: usize, oldBytes: usize): usize {
-  const npages = pagesFor(max<u64>(<u64>size, <u64>oldBytes + (<u64>oldBytes >> REALLOC_HEADROOM_SHIFT)) + colourRoom(MIN_ALIGN));
+  const npages = blockPages(max<u64>(<u64>size, <u64>oldBytes + (<u64>oldBytes >> REALLOC_HEADROOM_SHIFT)));
   if (!npages) return 0;
   lockHeap();
   const s = pageHeapAlloc(npages, SpanState.LARGE, true, true);

@@ -125,8 +125,10 @@ export const MAX_SMALL_SIZE: u32 = 65536;
 /** Classes 1..CLASS_COUNT-1; class 0 marks a span that is not made of small objects. */
 export const CLASS_COUNT: u32 = 114;
 /** A large block starts at a colour below this many bytes past its first page, a multiple of
- *  its alignment (64 B at least); its pages hold its size and the largest colour. */
+ *  its alignment (64 B at least); from LARGE_COLOUR_ROOM_FROM bytes its pages hold its
+ *  size and the largest colour, below it the colours its pages' slack holds. */
 export const LARGE_COLOURS_BYTES: u32 = 1024;
+export const LARGE_COLOUR_ROOM_FROM: u32 = 262144;
 
 /** REQUIRES 1 <= size <= MAX_SMALL_SIZE. Shifts only: classes above 128 B are 8 per power of
  *  two, 16 from 4096 B. No branch: every formula is computed and one selected (a program's

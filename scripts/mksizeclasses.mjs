@@ -35,8 +35,12 @@
 //    small spans (larger spans for all took the bench traces' peaks up 5-30%).
 //  - A large block (above MAX_SMALL_SIZE: a page run) starts at a colour, a multiple of 64 B
 //    below LARGE_COLOURS_BYTES past its first page, the next one for each block (jemalloc's
-//    cache-oblivious large blocks), so it takes room for the largest colour: whole pages for
-//    size + LARGE_COLOURS_BYTES - 64. Page-aligned blocks all start at one offset of the 4 KiB
+//    cache-oblivious large blocks). From LARGE_COLOUR_ROOM_FROM (256 KiB, where a page is at
+//    most 1/32 of the block) it takes room for the largest colour: whole pages for
+//    size + LARGE_COLOURS_BYTES - 64; a smaller block's colours are those its last page's slack
+//    holds (none for a page multiple). The room for all large blocks took the bench gcc trace's
+//    peak from 5568 to 5696 KiB (its 64-172 KB blocks), the large workload's from 36.2 to 40.1
+//    MB. Page-aligned blocks all start at one offset of the 4 KiB
 //    over which L1's sets (and the store buffer's address check) repeat: a program that walks
 //    16 or more of them in step (vectors appended round-robin, an image's planes, a table's
 //    columns) has every access contend for one L1 set. Measured (bench, 32 vectors doubling to
@@ -74,7 +78,7 @@ export function sizeToClass(size) {
 const STEPPED_BIAS = (7 << 3) + 8 - 10;
 const FINE_BIAS = 8 + (FINE_SHIFT << 3);
 export const CACHE_SKEW = 64;
-export const LARGE_COLOURS_BYTES = 1024, COLOUR_STEP = 64;
+export const LARGE_COLOURS_BYTES = 1024, COLOUR_STEP = 64, LARGE_COLOUR_ROOM_FROM = 256 * 1024;
 /** The class's size before the skew: what sizeToClass rounds requests up to. */
 function baseSize(cls) {
   if (cls <= 1) return cls << 3;
@@ -168,8 +172,10 @@ export const MAX_SMALL_SIZE: u32 = ${MAX_SMALL_SIZE};
 /** Classes 1..CLASS_COUNT-1; class 0 marks a span that is not made of small objects. */
 export const CLASS_COUNT: u32 = ${CLASS_COUNT};
 /** A large block starts at a colour below this many bytes past its first page, a multiple of
- *  its alignment (${COLOUR_STEP} B at least); its pages hold its size and the largest colour. */
+ *  its alignment (${COLOUR_STEP} B at least); from LARGE_COLOUR_ROOM_FROM bytes its pages hold its
+ *  size and the largest colour, below it the colours its pages' slack holds. */
 export const LARGE_COLOURS_BYTES: u32 = ${LARGE_COLOURS_BYTES};
+export const LARGE_COLOUR_ROOM_FROM: u32 = ${LARGE_COLOUR_ROOM_FROM};
 
 /** REQUIRES 1 <= size <= MAX_SMALL_SIZE. Shifts only: classes above 128 B are 8 per power of
  *  two, 16 from ${1 << FINE_SHIFT} B. No branch: every formula is computed and one selected (a program's
@@ -227,9 +233,11 @@ export const CLASS_COUNT = ${CLASS_COUNT};
 /** Bytes added to classes that would be multiples of 1 KiB, against cache-set aliasing. */
 export const CACHE_SKEW = ${CACHE_SKEW};
 /** A large block starts at a colour below this many bytes past its first page (a multiple of
- *  ${COLOUR_STEP} B, or of its alignment), against cache-set aliasing; its pages hold its size and
- *  the largest colour, so its usable size is those pages less its colour. */
+ *  ${COLOUR_STEP} B, or of its alignment), against cache-set aliasing; its usable size is its pages
+ *  less its colour. From LARGE_COLOUR_ROOM_FROM bytes its pages hold its size and the largest
+ *  colour; below, its colours are those its pages' slack holds. */
 export const LARGE_COLOURS_BYTES = ${LARGE_COLOURS_BYTES};
+export const LARGE_COLOUR_ROOM_FROM = ${LARGE_COLOUR_ROOM_FROM};
 /** CLASS_SIZES[cls] = bytes per object; index 0 is unused. */
 export const CLASS_SIZES: readonly number[] = [0, ${rows.map((r) => r.size).join(", ")}];
 /** CLASS_SPAN_PAGES[cls] = pages per span of that class; CLASS_HOT_SPAN_PAGES[cls], per hot span
@@ -245,12 +253,13 @@ export function sizeToClass(size: number): number {
   return (b << s) + ((size - 1) >>> (b - s)) - ${STEPPED_BIAS} - fine * ${FINE_BIAS};
 }
 
-/** Bytes a request of \`size\` occupies: its class size, or above MAX_SMALL_SIZE whole pages,
- *  room for its colour included. */
+/** Bytes a request of \`size\` occupies: its class size, or above MAX_SMALL_SIZE whole pages
+ *  (from LARGE_COLOUR_ROOM_FROM, with room for its colour). */
 export function roundedSize(size: number): number {
   const s = Math.max(size, 1);
   if (s <= MAX_SMALL_SIZE) return CLASS_SIZES[sizeToClass(s)];
-  return Math.ceil((s + LARGE_COLOURS_BYTES - ${COLOUR_STEP}) / PAGE_SIZE) * PAGE_SIZE;
+  const room = s >= LARGE_COLOUR_ROOM_FROM ? LARGE_COLOURS_BYTES - ${COLOUR_STEP} : 0;
+  return Math.ceil((s + room) / PAGE_SIZE) * PAGE_SIZE;
 }
 `;
   return { as, ts, rows };

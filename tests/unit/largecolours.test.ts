@@ -26,6 +26,20 @@ describe("large-block colours (release build)", () => {
     h.check();
   });
 
+  it("below 256 KiB a block takes the colours its last page's slack holds, and no extra page", () => {
+    const h = makeHeap("release"), x = h.exports;
+    const exact = Array.from({ length: 8 }, () => u(x.malloc(128 << 10)));   // a page multiple: no slack
+    for (const p of exact) {
+      expect(p % PAGE_SIZE).toBe(0);
+      expect(u(x.malloc_usable_size(p))).toBe(128 << 10);
+    }
+    const slack = Array.from({ length: 32 }, () => u(x.malloc(100_000)));   // 13 pages: 6496 B of slack
+    expect(offsets(slack).size).toBe(LARGE_COLOURS_BYTES / 64);
+    const tight = Array.from({ length: 16 }, () => u(x.malloc(13 * PAGE_SIZE - 200)));   // 200 B of slack
+    expect(new Set(tight.map((p) => p % PAGE_SIZE))).toEqual(new Set([0, 64, 128, 192]));
+    h.check();
+  });
+
   it("vectors doubling round-robin past the classes end up at distinct offsets, contents kept", () => {
     const h = makeHeap("release"), x = h.exports, n = 24;
     let ps = Array.from({ length: n }, (_, i) => { const p = u(x.malloc(16)); h.bytes(p, 16).fill(i); return p; });

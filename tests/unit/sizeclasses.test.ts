@@ -7,7 +7,7 @@ import { join } from "node:path";
 import * as gen from "../../scripts/mksizeclasses.mjs";
 // @ts-expect-error: plain ES module without types
 import * as genStats from "../../scripts/mkstats.mjs";
-import { CLASS_SIZES, CLASS_COUNT, CLASS_SPAN_PAGES, CLASS_HOT_SPAN_PAGES, MAX_SMALL_SIZE, PAGE_SIZE, CACHE_SKEW, LARGE_COLOURS_BYTES, sizeToClass, roundedSize } from "../../src/sizeclasses.js";
+import { CLASS_SIZES, CLASS_COUNT, CLASS_SPAN_PAGES, CLASS_HOT_SPAN_PAGES, MAX_SMALL_SIZE, PAGE_SIZE, CACHE_SKEW, LARGE_COLOURS_BYTES, LARGE_COLOUR_ROOM_FROM, sizeToClass, roundedSize } from "../../src/sizeclasses.js";
 import { STATS_FIELDS } from "../../src/statsfields.js";
 
 const root = join(import.meta.dirname, "../..");
@@ -77,11 +77,13 @@ describe("size classes", () => {
   it("no class from 1 KiB but the largest is a multiple of 1 KiB (objects would alias in the cache)", () => {
     for (let c = 1; c < CLASS_COUNT - 1; c++) expect(CLASS_SIZES[c] >= 1024 && CLASS_SIZES[c] % 1024 === 0, `class ${c}`).toBe(false);
   });
-  it("roundedSize: class size up to 64 KiB; above, whole pages with room for the largest colour; 0 as 1", () => {
+  it("roundedSize: class size up to 64 KiB; above, whole pages (from 256 KiB with room for the largest colour); 0 as 1", () => {
     expect(roundedSize(0)).toBe(8);
     expect(roundedSize(17)).toBe(32);
     expect(roundedSize(MAX_SMALL_SIZE)).toBe(MAX_SMALL_SIZE);
     expect(roundedSize(MAX_SMALL_SIZE + 1)).toBe(MAX_SMALL_SIZE + PAGE_SIZE);
+    expect(roundedSize(LARGE_COLOUR_ROOM_FROM - 1)).toBe(LARGE_COLOUR_ROOM_FROM);   // no room below
+    expect(roundedSize(LARGE_COLOUR_ROOM_FROM)).toBe(LARGE_COLOUR_ROOM_FROM + PAGE_SIZE);
     expect(roundedSize((1 << 20) - LARGE_COLOURS_BYTES + 64)).toBe(1 << 20);   // the largest colour fits
     expect(roundedSize((1 << 20) - LARGE_COLOURS_BYTES + 65)).toBe((1 << 20) + PAGE_SIZE);
     expect(roundedSize(1 << 20)).toBe((1 << 20) + PAGE_SIZE);
