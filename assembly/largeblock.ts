@@ -38,7 +38,7 @@ let coloursUsed: u32 = 0;
 }
 
 /** Pages for a large block of `size` bytes: with room for the largest colour from
- *  LARGE_COLOUR_ROOM_FROM (a page of it is then at most 1/32 of the block). */
+ *  LARGE_COLOUR_ROOM_FROM (a page of it is then at most 1/16 of the block). */
 function blockPages(size: u64): u32 {
   return pagesFor(size + select<u32>(LARGE_COLOURS_BYTES - CACHE_LINE, 0, size >= LARGE_COLOUR_ROOM_FROM));
 }

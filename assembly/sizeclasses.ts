@@ -128,7 +128,7 @@ export const CLASS_COUNT: u32 = 114;
  *  its alignment (64 B at least); from LARGE_COLOUR_ROOM_FROM bytes its pages hold its
  *  size and the largest colour, below it the colours its pages' slack holds. */
 export const LARGE_COLOURS_BYTES: u32 = 1024;
-export const LARGE_COLOUR_ROOM_FROM: u32 = 262144;
+export const LARGE_COLOUR_ROOM_FROM: u32 = 131072;
 
 /** REQUIRES 1 <= size <= MAX_SMALL_SIZE. Shifts only: classes above 128 B are 8 per power of
  *  two, 16 from 4096 B. No branch: every formula is computed and one selected (a program's

@@ -35,12 +35,14 @@
 //    small spans (larger spans for all took the bench traces' peaks up 5-30%).
 //  - A large block (above MAX_SMALL_SIZE: a page run) starts at a colour, a multiple of 64 B
 //    below LARGE_COLOURS_BYTES past its first page, the next one for each block (jemalloc's
-//    cache-oblivious large blocks). From LARGE_COLOUR_ROOM_FROM (256 KiB, where a page is at
-//    most 1/32 of the block) it takes room for the largest colour: whole pages for
+//    cache-oblivious large blocks). From LARGE_COLOUR_ROOM_FROM (128 KiB, where a page is at
+//    most 1/16 of the block) it takes room for the largest colour: whole pages for
 //    size + LARGE_COLOURS_BYTES - 64; a smaller block's colours are those its last page's slack
-//    holds (none for a page multiple). The room for all large blocks took the bench gcc trace's
-//    peak from 5568 to 5696 KiB (its 64-172 KB blocks), the large workload's from 36.2 to 40.1
-//    MB. Page-aligned blocks all start at one offset of the 4 KiB
+//    holds (none for a page multiple). Measured (bench; peaks at 8 heap bases): room for every
+//    large block took the gcc trace's peak from 5568 to 5696 KiB (its 64-172 KB blocks) and the
+//    large workload's from 36.2 to 40.1 MB; from 256 KiB, 5568 KiB and 36.2 MB, but
+//    realloc-double-32 ran 9% slower than from 128 KiB (its vectors' 128 KiB stage aliased); from
+//    128 KiB, 5504 KiB and 39.2 MB. Page-aligned blocks all start at one offset of the 4 KiB
 //    over which L1's sets (and the store buffer's address check) repeat: a program that walks
 //    16 or more of them in step (vectors appended round-robin, an image's planes, a table's
 //    columns) has every access contend for one L1 set. Measured (bench, 32 vectors doubling to
@@ -78,7 +80,7 @@ export function sizeToClass(size) {
 const STEPPED_BIAS = (7 << 3) + 8 - 10;
 const FINE_BIAS = 8 + (FINE_SHIFT << 3);
 export const CACHE_SKEW = 64;
-export const LARGE_COLOURS_BYTES = 1024, COLOUR_STEP = 64, LARGE_COLOUR_ROOM_FROM = 256 * 1024;
+export const LARGE_COLOURS_BYTES = 1024, COLOUR_STEP = 64, LARGE_COLOUR_ROOM_FROM = 128 * 1024;
 /** The class's size before the skew: what sizeToClass rounds requests up to. */
 function baseSize(cls) {
   if (cls <= 1) return cls << 3;

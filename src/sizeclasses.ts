@@ -11,7 +11,7 @@ export const CACHE_SKEW = 64;
  *  less its colour. From LARGE_COLOUR_ROOM_FROM bytes its pages hold its size and the largest
  *  colour; below, its colours are those its pages' slack holds. */
 export const LARGE_COLOURS_BYTES = 1024;
-export const LARGE_COLOUR_ROOM_FROM = 262144;
+export const LARGE_COLOUR_ROOM_FROM = 131072;
 /** CLASS_SIZES[cls] = bytes per object; index 0 is unused. */
 export const CLASS_SIZES: readonly number[] = [0, 8, 16, 32, 48, 64, 80, 96, 112, 128, 144, 160, 176, 192, 208, 224, 240, 256, 288, 320, 352, 384, 416, 448, 480, 512, 576, 640, 704, 768, 832, 896, 960, 1088, 1152, 1280, 1408, 1536, 1664, 1792, 1920, 2112, 2304, 2560, 2816, 3136, 3328, 3584, 3840, 4160, 4352, 4608, 4864, 5184, 5376, 5632, 5888, 6208, 6400, 6656, 6912, 7232, 7424, 7680, 7936, 8256, 8704, 9280, 9728, 10304, 10752, 11328, 11776, 12352, 12800, 13376, 13824, 14400, 14848, 15424, 15872, 16448, 17472, 18496, 19520, 20544, 21568, 22592, 23616, 24640, 25664, 26688, 27712, 28736, 29760, 30784, 31808, 32832, 34880, 36928, 38976, 41024, 43072, 45120, 47168, 49216, 51264, 53312, 55360, 57408, 59456, 61504, 63552, 65536];
 /** CLASS_SPAN_PAGES[cls] = pages per span of that class; CLASS_HOT_SPAN_PAGES[cls], per hot span

@@ -26,12 +26,12 @@ describe("large-block colours (release build)", () => {
     h.check();
   });
 
-  it("below 256 KiB a block takes the colours its last page's slack holds, and no extra page", () => {
+  it("below 128 KiB a block takes the colours its last page's slack holds, and no extra page", () => {
     const h = makeHeap("release"), x = h.exports;
-    const exact = Array.from({ length: 8 }, () => u(x.malloc(128 << 10)));   // a page multiple: no slack
+    const exact = Array.from({ length: 8 }, () => u(x.malloc(96 << 10)));   // a page multiple: no slack
     for (const p of exact) {
       expect(p % PAGE_SIZE).toBe(0);
-      expect(u(x.malloc_usable_size(p))).toBe(128 << 10);
+      expect(u(x.malloc_usable_size(p))).toBe(96 << 10);
     }
     const slack = Array.from({ length: 32 }, () => u(x.malloc(100_000)));   // 13 pages: 6496 B of slack
     expect(offsets(slack).size).toBe(LARGE_COLOURS_BYTES / 64);

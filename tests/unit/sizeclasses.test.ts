@@ -77,7 +77,7 @@ describe("size classes", () => {
   it("no class from 1 KiB but the largest is a multiple of 1 KiB (objects would alias in the cache)", () => {
     for (let c = 1; c < CLASS_COUNT - 1; c++) expect(CLASS_SIZES[c] >= 1024 && CLASS_SIZES[c] % 1024 === 0, `class ${c}`).toBe(false);
   });
-  it("roundedSize: class size up to 64 KiB; above, whole pages (from 256 KiB with room for the largest colour); 0 as 1", () => {
+  it("roundedSize: class size up to 64 KiB; above, whole pages (from 128 KiB with room for the largest colour); 0 as 1", () => {
     expect(roundedSize(0)).toBe(8);
     expect(roundedSize(17)).toBe(32);
     expect(roundedSize(MAX_SMALL_SIZE)).toBe(MAX_SMALL_SIZE);
