@@ -43,13 +43,14 @@ function blockPages(size: u64): u32 {
   return pagesFor(size + select<u32>(LARGE_COLOURS_BYTES - CACHE_LINE, 0, size >= LARGE_COLOUR_ROOM_FROM));
 }
 
-/** s (page-aligned) as a large block of `size` bytes starting at the next colour that its
- *  pages hold; its address. */
+/** s (page-aligned) as a large block of `size` bytes starting at the next colour, or at the
+ *  largest its pages' slack holds if that is smaller (no division: a call on every large
+ *  allocation); its address. */
 function adopt(s: Span | null, size: usize, alignBytes: u32): usize {
   if (!s) return 0;
   const step = max<u32>(alignBytes, CACHE_LINE);
-  const room = min<u32>(colourRoom(alignBytes), (s.npages << PAGE_SHIFT) - <u32>size);   // (mod 2^32: 4 GiB of pages too)
-  s.start += (coloursUsed++ % (room / step + 1)) * step;
+  const slack = (s.npages << PAGE_SHIFT) - <u32>size;   // (mod 2^32: right for 4 GiB of pages too)
+  s.start += min<u32>((coloursUsed++ * step) & colourRoom(alignBytes), slack & (0 - step));
   s.cls = 0;
   s.allocated = <u32>size;
   const h = heapHeader();
