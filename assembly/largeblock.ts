@@ -96,13 +96,14 @@ function largeAllocOnce(npages: u32, size: usize, alignBytes: u32, mayGrow: bool
 }
 
 /** A large block for a block that realloc must move: placed at the top of the heap with
- *  headroom, where it can keep growing in place. It may grow memory at once, with no flush of
+ *  headroom, where it can keep growing in place; one that at least doubles, which will move
+ *  again anyway, where any block goes (best fit). It may grow memory at once, with no flush of
  *  the cache first (see largeAlloc): a block placed at the top grows into new memory anyway. */
 export function largeAllocForGrowth(size: usize, oldBytes: usize): usize {
   const npages = blockPages(max<u64>(<u64>size, <u64>oldBytes + (<u64>oldBytes >> REALLOC_HEADROOM_SHIFT)));
   if (!npages) return 0;
   lockHeap();
-  const s = pageHeapAlloc(npages, SpanState.LARGE, true, true);
+  const s = pageHeapAlloc(npages, SpanState.LARGE, true, size < oldBytes << 1);   // (a wrap past 2 GiB only picks the other place)
   const p = adopt(s, size, MIN_ALIGN);
   unlockHeap();
   return p ? p : largeAlloc(size, MIN_ALIGN);   // no room for headroom: exact

@@ -350,13 +350,18 @@ export function pageHeapTakeSpare(npages: u32): Span | null {
 /** A span of npages in `state` (SMALL or LARGE), mapped; null when memory is exhausted, or
  *  when it would have to grow and `mayGrow` is false (the caller then has the cache hand its
  *  objects back first: see flushCacheFor). Best fit from the free lists, then the top run,
- *  then memory.grow (spares are for largeAlloc to take first: pageHeapTakeSpare). `atTop`:
- *  from the bottom of the top run if it has room, where the block can later grow in place
- *  (realloc moving a block that outgrew its place). */
+ *  then memory.grow (spares are for largeAlloc to take first: pageHeapTakeSpare). A large
+ *  block no free run holds has the spares go back first, to coalesce into one that does,
+ *  before it takes fresh pages from the top: vectors doubling in turn free blocks that pair up
+ *  into the next size, which the spares held apart (bench, 32 vectors doubling to 2 MiB: 2.5 MB
+ *  fewer fresh pages; realloc-4k-mixed's peak 139 -> 121 MB; the traces' peaks unchanged).
+ *  `atTop`: from the bottom of the top run if it has room, where the block can later grow in
+ *  place (realloc moving a block that outgrew its place). */
 export function pageHeapAlloc(npages: u32, state: SpanState, mayGrow: bool, atTop: bool = false): Span | null {
   if (!reserveSpans(SPLIT_RECORDS)) return null;   // first: it may take metadata from any free run
   const top = changetype<Span>(ph.top);
   let run = atTop && top && top.npages >= npages ? top : findRun(npages);
+  if (!run && state == SpanState.LARGE && releaseSpares()) run = findRun(npages);
   if (!run) run = takeTop(npages, mayGrow);
   if (!run) return null;
   return carve(run, npages, state);

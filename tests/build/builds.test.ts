@@ -56,10 +56,12 @@ describe("release build (build/asmalloc.wasm)", () => {
   it("exports the documented ABI", () => {
     expect(exportsOf("asmalloc.wasm")).toEqual(API);
   });
-  it("is at most 8.5 KiB", () => {
+  it("is at most 8.75 KiB", () => {
     // 8 KiB until 2026-11-22: it was full (8181 B) when freeing a large block without the slow
-    // path's walk (+32 B) made the bzip2 trace 4% faster
-    expect(statSync(root + "build/asmalloc.wasm").size).toBeLessThanOrEqual(8704);
+    // path's walk (+32 B) made the bzip2 trace 4% faster. 8.5 KiB until later that day: it was
+    // full (8682 B, with large-block colours and the free-list bitmap) when large blocks began
+    // to release the spares before taking fresh pages (8714 B)
+    expect(statSync(root + "build/asmalloc.wasm").size).toBeLessThanOrEqual(8960);
   });
   it("keeps the fast paths short (golden instruction counts)", () => {
     const wat = readFileSync(root + "build/asmalloc.wat", "utf8");

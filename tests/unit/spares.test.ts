@@ -43,6 +43,21 @@ describe("spares (release build)", () => {
     h.check();
   });
 
+  it("a large request no free run holds has the spares coalesce first, before fresh pages", () => {
+    const h = makeHeap("release"), x = h.exports;
+    const page = (p: number): number => Math.floor(p / PAGE_SIZE);
+    x.free(u(x.malloc(8 << 20)));   // 8 MiB of top run to take fresh pages from
+    const a = u(x.malloc(1 << 20)), b = u(x.malloc(1 << 20));   // adjacent, 129 pages each
+    u(x.malloc(100_000));   // a guard after them
+    x.free(a);
+    x.free(b);   // both spares now, held apart
+    const memory = h.memory.buffer.byteLength;
+    const c = u(x.malloc(2 << 20));   // 257 pages: a and b coalesced, not the top's fresh pages
+    expect(page(c)).toBe(page(a));
+    expect(h.memory.buffer.byteLength).toBe(memory);
+    h.check();
+  });
+
   it("a large aligned request is aligned whether or not a spare of its size is free", () => {
     const h = makeHeap("release"), x = h.exports;
     for (const align of [16384, 65536, 1 << 20]) {
