@@ -25,9 +25,10 @@
 //   3. Central list empty: a new span of the class's page count (larger, with less tail, once the
 //      class holds 16 spans) from the page heap; its objects start at its colour, a few cache
 //      lines of its tail moved ahead, so that successive spans' objects use different cache sets.
-//   4. Page heap: a spare that fits (large blocks), else best-fit free run, else the top run,
-//      else, once this instance's cache has handed back its objects of 1 KiB or more and the
-//      spares have gone back (pages they kept may free up), memory.grow.
+//   4. Page heap: a spare that fits (large blocks), else best-fit free run (for a large block,
+//      again after the spares have gone back and coalesced), else the top run, else, once this
+//      instance's cache has handed back its objects of 1 KiB or more and the spares have gone
+//      back (pages they kept may free up), memory.grow.
 //   n > 64 KiB: a page run from the page heap (step 4); the block starts at its colour, a few
 //      cache lines past the run's first page, so that big buffers walked in step use different
 //      cache sets.
