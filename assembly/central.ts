@@ -4,7 +4,7 @@
 import { OFF_CENTRAL, OFF_REFUSALS, CACHE_LINE, PAGE_SHIFT, CLASS_COUNT, HOT_SPANS, DEBUG, THREADS, Status } from "./config";
 import { count } from "./lock";
 import { poison } from "./debug";
-import { Span, SpanState, spanPage } from "./span";
+import { Span, SpanState } from "./span";
 import { pageHeapAlloc, pageHeapFree } from "./pageheap";
 import { pagemapGet } from "./pagemap";
 import { heapBase, heapHeader } from "./header";
@@ -197,7 +197,6 @@ export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
       c.objectsFree -= s.limit / s.objSize;
       heapHeader().smallSpans--;
       s.carved = 0;   // no longer SMALL: free() must not take its objects (see Span.carved)
-      s.start = spanPage(s);
       pageHeapFree(s);
     }
     p = next;

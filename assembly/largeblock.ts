@@ -40,7 +40,7 @@ let coloursUsed: u32 = 0;
 /** Pages for a large block of `size` bytes: with room for the largest colour from
  *  LARGE_COLOUR_ROOM_FROM (a page of it is then at most 1/16 of the block). */
 function blockPages(size: u64): u32 {
-  return pagesFor(size + select<u32>(LARGE_COLOURS_BYTES - CACHE_LINE, 0, size >= LARGE_COLOUR_ROOM_FROM));
+  return pagesFor(size + select<u32>(colourRoom(CACHE_LINE), 0, size >= LARGE_COLOUR_ROOM_FROM));
 }
 
 /** s (page-aligned) as a large block of `size` bytes starting at the next colour, or at the
@@ -114,7 +114,6 @@ export function largeFree(s: Span): void {
   const h = heapHeader();
   h.largeSpans--;
   h.largePages -= s.npages;
-  s.start = spanPage(s);   // pages again: the page heap's unit
   pageHeapFreeLarge(s);
   unlockHeap();
 }

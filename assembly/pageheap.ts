@@ -407,8 +407,9 @@ export function pageHeapAllocAligned(npages: u32, alignBytes: u32, mayGrow: bool
 /** A large block freed: kept whole as a spare (a program that frees and allocates the same big
  *  buffers again, bzip2's two 3.6 MB blocks per file, then reuses them without splitting and
  *  coalescing runs); the older spare goes back to the free runs. Spares count as free pages
- *  and go back before memory grows. */
+ *  and go back before memory grows. s may still start at its colour: a spare starts on its page. */
 export function pageHeapFreeLarge(s: Span): void {
+  s.start = spanPage(s);
   const old = changetype<Span>(load<u32>(spareSlot(SPARES - 1)));
   for (let i = SPARES - 1; i > 0; i--) store<u32>(spareSlot(i), load<u32>(spareSlot(i - 1)));
   store<u32>(spareSlot(0), changetype<u32>(s));
@@ -452,8 +453,10 @@ export function pageHeapIsSpare(s: usize): bool {
 }
 
 
-/** Returns span s's pages to the heap, merging with free neighbours. */
+/** Returns span s's pages to the heap, merging with free neighbours. s may still start at its
+ *  colour (a small span's, a large block's): a free run starts on its page. */
 export function pageHeapFree(s: Span): void {
+  s.start = spanPage(s);
   const before = pagemapGet(s.start - 1);
   if (s.start > ph.start && before) {
     const left = changetype<Span>(before);
