@@ -6,7 +6,7 @@ import { count } from "./lock";
 import { poison } from "./debug";
 import { Span, SpanState } from "./span";
 import { pageHeapAlloc, pageHeapFree } from "./pageheap";
-import { pagemapGet } from "./pagemap";
+import { pagemapGetInline } from "./pagemap";
 import { heapBase, heapHeader } from "./header";
 import { classToSize, classSpanPages, classDivMagic, classBatch, SPAN_TAIL_SHIFT, HOT_SPAN_TAIL_SHIFT } from "./sizeclasses";
 
@@ -136,20 +136,36 @@ export function centralFetch(cls: u32, want: u32, chain: usize, mayGrow: bool): 
       const listed = s.carved / s.objSize - s.allocated;
       if (listed >= ORDER_MIN) orderFreeList(s, listed);
     }
-    // freed objects first (they are warm), then never-used ones
-    let p = s.freeList;
-    if (p) s.freeList = load<u32>(p);
-    else {
-      p = s.start + s.carved;
-      s.carved += s.objSize;
+    // As many as this span gives, in locals: the stores into objects could alias the span's
+    // fields, so the compiler would reload each field every object. Freed objects first (they
+    // are warm), then never-used ones. Each is marked not free in its span (a carved object's
+    // second word may hold a mark from the pages' last life); the debug build keeps its poison
+    // there instead.
+    const room = want - got;
+    let n: u32 = 0, p = s.freeList;
+    while (p && n < room) {
+      if (!DEBUG) store<u32>(p, 0, 4);
+      store<u32>(last, p);   // p's own link is read below, before p becomes `last`
+      last = p;
+      n++;
+      p = load<u32>(p);
     }
-    // not free in its span (a carved object's word may hold a mark from the pages' last life);
-    // the debug build keeps its poison there instead
-    if (!DEBUG) store<u32>(p, 0, 4);
-    store<u32>(last, p);
-    last = p;
-    got++;
-    s.allocated++;
+    s.freeList = p;
+    if (n < room) {
+      let carved = s.carved;
+      const start = s.start, size = s.objSize, limit = s.limit;
+      while (n < room && carved < limit) {
+        const q = start + carved;
+        if (!DEBUG) store<u32>(q, 0, 4);
+        store<u32>(last, q);
+        last = q;
+        n++;
+        carved += size;
+      }
+      s.carved = carved;
+    }
+    s.allocated += n;
+    got += n;
     if (!s.freeList && s.carved >= s.limit) unlinkNonempty(c, s);
   }
   store<u32>(last, rest);
@@ -173,12 +189,12 @@ export function centralFetch(cls: u32, want: u32, chain: usize, mayGrow: bool): 
 export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
   const c = centralList(cls);
   let p = load<u32>(chain);
-  let dropped: u32 = 0, i: u32 = 0;
+  let dropped: u32 = 0, i: u32 = 0, freed: u32 = 0;   // counts kept in locals: see centralFetch
   for (; i < n && p; i++) {
     const next = load<u32>(p);
     // p's page maps to a SMALL span holding p if p is below its carved mark (free()'s test:
     // carved is 0 in every other state, and a stale record's span lies elsewhere)
-    const r = pagemapGet(p), s = changetype<Span>(r);
+    const r = pagemapGetInline(p), s = changetype<Span>(r);
     if (!r || p - s.start >= s.carved || s.cls != cls || !s.allocated ||
         (!DEBUG && load<u32>(p, 4) == spanFreeMark(p))) {
       dropped++;
@@ -190,7 +206,7 @@ export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
     if (!DEBUG) store<u32>(p, spanFreeMark(p), 4);
     s.freeList = p;
     s.ordered = 0;
-    c.objectsFree++;
+    freed++;
     if (--s.allocated == 0) {   // every object is free: the pages go back
       unlinkNonempty(c, s);
       c.spans--;
@@ -202,6 +218,7 @@ export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
     p = next;
   }
   c.objectsOut -= i - dropped;
+  c.objectsFree += freed;
   store<u32>(chain, p);
   if (dropped) count(heapBase + OFF_REFUSALS + (<usize>Status.DOUBLE_FREE << 3), dropped);
   return i;
