@@ -190,38 +190,70 @@ export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
   const c = centralList(cls);
   let p = load<u32>(chain);
   let dropped: u32 = 0, i: u32 = 0, freed: u32 = 0;   // counts kept in locals: see centralFetch
+  // The span the last object went to, with its free list and count in locals: a batch's
+  // objects mostly share spans, so the page map is read and the span written once per run.
+  let s = changetype<Span>(0), start: u32 = 0, carved: u32 = 0, head: u32 = 0, out: u32 = 0;
+  let wasFull = false;
   for (; i < n && p; i++) {
     const next = load<u32>(p);
     // p's page maps to a SMALL span holding p if p is below its carved mark (free()'s test:
     // carved is 0 in every other state, and a stale record's span lies elsewhere)
-    const r = pagemapGetInline(p), s = changetype<Span>(r);
-    if (!r || p - s.start >= s.carved || s.cls != cls || !s.allocated ||
-        (!DEBUG && load<u32>(p, 4) == spanFreeMark(p))) {
+    if (p - start >= carved) {
+      if (s) putBack(c, s, head, out, wasFull);
+      s = changetype<Span>(pagemapGetInline(p));
+      if (!s || p - s.start >= s.carved || s.cls != cls) {
+        s = changetype<Span>(0);
+        start = carved = 0;
+        dropped++;
+        p = next;
+        continue;
+      }
+      start = s.start;
+      carved = s.carved;
+      head = s.freeList;
+      out = s.allocated;
+      wasFull = !head && carved >= s.limit;
+    }
+    if (!out || (!DEBUG && load<u32>(p, 4) == spanFreeMark(p))) {
       dropped++;
       p = next;
       continue;
     }
-    if (!s.freeList && s.carved >= s.limit) linkNonempty(c, s);   // was full
-    store<u32>(p, s.freeList);
+    store<u32>(p, head);
     if (!DEBUG) store<u32>(p, spanFreeMark(p), 4);
-    s.freeList = p;
-    s.ordered = 0;
+    head = p;
     freed++;
-    if (--s.allocated == 0) {   // every object is free: the pages go back
-      unlinkNonempty(c, s);
-      c.spans--;
-      c.objectsFree -= s.limit / s.objSize;
-      heapHeader().smallSpans--;
-      s.carved = 0;   // no longer SMALL: free() must not take its objects (see Span.carved)
-      pageHeapFree(s);
-    }
     p = next;
+    if (!--out) {   // every object is free: the pages go back now, and the span is left behind
+      putBack(c, s, head, out, wasFull);
+      s = changetype<Span>(0);
+      start = carved = 0;
+    }
   }
+  if (s) putBack(c, s, head, out, wasFull);
   c.objectsOut -= i - dropped;
   c.objectsFree += freed;
   store<u32>(chain, p);
   if (dropped) count(heapBase + OFF_REFUSALS + (<usize>Status.DOUBLE_FREE << 3), dropped);
   return i;
+}
+
+/** centralRelease's write-back of a span it gave objects: onto the nonempty list if it was full
+ *  and got one; back to the page heap if every object is free. */
+function putBack(c: CentralFreeList, s: Span, head: u32, out: u32, wasFull: bool): void {
+  if (head == s.freeList) return;   // nothing came back to it (each was refused)
+  s.freeList = head;
+  s.allocated = out;
+  s.ordered = 0;
+  if (wasFull) linkNonempty(c, s);
+  if (!out) {   // every object is free: the pages go back
+    unlinkNonempty(c, s);
+    c.spans--;
+    c.objectsFree -= s.limit / s.objSize;
+    heapHeader().smallSpans--;
+    s.carved = 0;   // no longer SMALL: free() must not take its objects (see Span.carved)
+    pageHeapFree(s);
+  }
 }
 
 // ---- transfer cache (THREADS) -------------------------------------------------------------

@@ -56,12 +56,14 @@ describe("release build (build/asmalloc.wasm)", () => {
   it("exports the documented ABI", () => {
     expect(exportsOf("asmalloc.wasm")).toEqual(API);
   });
-  it("is at most 8.75 KiB", () => {
+  it("is at most 9 KiB", () => {
     // 8 KiB until 2026-11-22: it was full (8181 B) when freeing a large block without the slow
     // path's walk (+32 B) made the bzip2 trace 4% faster. 8.5 KiB until later that day: it was
     // full (8682 B, with large-block colours and the free-list bitmap) when large blocks began
-    // to release the spares before taking fresh pages (8714 B)
-    expect(statSync(root + "build/asmalloc.wasm").size).toBeLessThanOrEqual(8960);
+    // to release the spares before taking fresh pages (8714 B). 8.75 KiB until the central
+    // lists' fetch and release kept a span's fields in locals (9020 B): 100k small blocks
+    // allocated then freed in turn ran 10-20% faster, the bench traces 0-8%
+    expect(statSync(root + "build/asmalloc.wasm").size).toBeLessThanOrEqual(9216);
   });
   it("keeps the fast paths short (golden instruction counts)", () => {
     const wat = readFileSync(root + "build/asmalloc.wat", "utf8");
