@@ -2,9 +2,9 @@
 // have free objects and moves objects to and from the front-end caches in batches; a span
 // whose objects are all free goes back to the page heap. See index.ts for the design.
 import { OFF_CENTRAL, OFF_REFUSALS, CACHE_LINE, PAGE_SHIFT, CLASS_COUNT, HOT_SPANS, DEBUG, THREADS, Status } from "./config";
-import { count } from "./lock";
+import { count, lockHeap, unlockHeap } from "./lock";
 import { poison } from "./debug";
-import { Span, SpanState } from "./span";
+import { Span, SpanState, spanFreeMark, cacheFreeMark } from "./span";
 import { pageHeapAlloc, pageHeapFree } from "./pageheap";
 import { pagemapGetInline } from "./pagemap";
 import { heapBase, heapHeader } from "./header";
@@ -138,13 +138,12 @@ export function centralFetch(cls: u32, want: u32, chain: usize, mayGrow: bool): 
     }
     // As many as this span gives, in locals: the stores into objects could alias the span's
     // fields, so the compiler would reload each field every object. Freed objects first (they
-    // are warm), then never-used ones. Each is marked not free in its span (a carved object's
-    // second word may hold a mark from the pages' last life); the debug build keeps its poison
-    // there instead.
+    // are warm), then never-used ones. Each now carries the cache's free mark (span.ts); the
+    // debug build keeps its poison there instead.
     const room = want - got;
     let n: u32 = 0, p = s.freeList;
     while (p && n < room) {
-      if (!DEBUG) store<u32>(p, 0, 4);
+      if (!DEBUG) store<u32>(p, cacheFreeMark(p), 4);
       store<u32>(last, p);   // p's own link is read below, before p becomes `last`
       last = p;
       n++;
@@ -156,7 +155,7 @@ export function centralFetch(cls: u32, want: u32, chain: usize, mayGrow: bool): 
       const start = s.start, size = s.objSize, limit = s.limit;
       while (n < room && carved < limit) {
         const q = start + carved;
-        if (!DEBUG) store<u32>(q, 0, 4);
+        if (!DEBUG) store<u32>(q, cacheFreeMark(q), 4);
         store<u32>(last, q);
         last = q;
         n++;
@@ -174,18 +173,13 @@ export function centralFetch(cls: u32, want: u32, chain: usize, mayGrow: bool): 
   return got;
 }
 
-/** Marks an object free in its span's list (its second word, which a free object does not use):
- *  a double free that got past the cache is caught when the second copy comes back. */
-// @ts-ignore: decorator
-@inline export function spanFreeMark(p: usize): u32 {
-  return <u32>p ^ 0xF5EEF5EE;
-}
-
 /** Takes `n` objects of class cls off the chain at `*chain` back into their spans. Each was
- *  checked when it was freed; a copy that a double free the cache could not see put on a list
- *  is caught here (already marked free in its span, or its span has no object out or is gone)
- *  and dropped (and counted as a double free): the span's counts stay right. Stops early at
- *  the end of the chain; returns how many objects it took off. */
+ *  checked when it was freed (free() refuses a marked object); a second copy that got past that
+ *  (the program wrote over the freed object's mark, or under threads freed it again from another
+ *  instance while it sat in the first one's cache) is caught here (already marked free in its
+ *  span, or its span has no object out or is gone) and dropped (and counted as a double free):
+ *  the span's counts stay right. Stops early at the end of the chain; returns how many objects
+ *  it took off. */
 export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
   const c = centralList(cls);
   let p = load<u32>(chain);
@@ -254,6 +248,24 @@ function putBack(c: CentralFreeList, s: Span, head: u32, out: u32, wasFull: bool
     s.carved = 0;   // no longer SMALL: free() must not take its objects (see Span.carved)
     pageHeapFree(s);
   }
+}
+
+/** Is object p of small span s on the span's free list or (threads) parked in the transfer
+ *  cache? free()'s slow path asks when p carries a free mark, to tell a double free from a live
+ *  object whose data looks like one. Bounded walks: a corrupt list cannot keep us here. */
+export function centralHolds(s: Span, p: usize): bool {
+  lockHeap();
+  let held = false, n = s.limit / s.objSize;
+  for (let q = s.freeList; q && n && !held; q = load<u32>(q), n--) held = q == <u32>p;
+  if (THREADS) {
+    const c = centralList(s.cls), batch = classBatch(s.objSize);
+    for (let slot: u32 = 0; slot < TRANSFER_SLOTS && !held; slot++) {
+      let q = load<u32>(parkedSlot(c, slot));
+      for (let k: u32 = 0; q && k < batch && !held; k++, q = load<u32>(q)) held = q == <u32>p;
+    }
+  }
+  unlockHeap();
+  return held;
 }
 
 // ---- transfer cache (THREADS) -------------------------------------------------------------

@@ -1,11 +1,11 @@
 // check(): walks every tier and verifies its invariants. Part of the inspector module
 // (inspect.ts); the randomized tests call it after every sequence. See index.ts for the design.
 import { PAGE_SHIFT, PAGE_SIZE, CLASS_COUNT, CACHE_BUDGET, HEADER_MAGIC, CACHE_LINE, LARGE_COLOURS_BYTES } from "./config";
-import { Span, SpanState, spanPage, spanEnd } from "./span";
+import { Span, SpanState, spanPage, spanEnd, spanFreeMark, cacheFreeMark } from "./span";
 import { pagemapGet } from "./pagemap";
 import { heapBase, heapHeader, HEAP_DEBUG } from "./header";
 import { classToSize, classSpanPages, classDivMagic, classBatch, SPAN_TAIL_SHIFT, HOT_SPAN_TAIL_SHIFT } from "./sizeclasses";
-import { centralList, spanFreeMark, parkedSlot, parkedObjects, TRANSFER_SLOTS } from "./central";
+import { centralList, parkedSlot, parkedObjects, TRANSFER_SLOTS } from "./central";
 import { CacheHeader, CacheList } from "./threadcache";
 import { pageHeapStart, pageHeapEnd, pageHeapCheckLists, pageHeapIsSpare, pageHeapOverlapsMeta } from "./pageheap";
 import { POISON } from "./debug";
@@ -33,6 +33,8 @@ export const enum Broken {
   CACHE = 9,
   /** large-block totals disagree with the spans, or a block's colour or size does not fit it */
   LARGE = 10,
+  /** release build: a free object's second word is not its free mark (written after it was freed) */
+  FREE_MARK = 11,
 }
 
 /** Address of the record or object where check() found the problem. */
@@ -199,7 +201,8 @@ function checkCaches(): Broken {
 
 // Duplicates: every free object (on a span's free list or in a cache) is marked in its second
 // word, which a free object does not use; an object reached twice is free twice. Three passes
-// (clear, mark, restore), so that garbage that happens to equal the mark cannot mislead.
+// (clear, mark, restore), so that garbage that happens to equal the mark cannot mislead. The
+// first pass also finds a release-build free object without its free mark (span.ts).
 const MARK: u32 = 0x5EE17A6;
 
 function forEachFreeObject(pass: u32): Broken {
@@ -211,21 +214,24 @@ function forEachFreeObject(pass: u32): Broken {
     for (let s = changetype<Span>(centralList(cls).nonempty); s && ++spans <= centralList(cls).spans; s = changetype<Span>(s.next)) {
       let n: u32 = 0, objects = s.limit / s.objSize;
       for (let p = s.freeList; p && ++n <= objects; p = load<u32>(p)) {
-        if (visit(p, pass, debug ? POISON : spanFreeMark(p))) return broken(Broken.DUPLICATE, p);
+        const r = visit(p, pass, debug ? POISON : spanFreeMark(p), debug);
+        if (r) return broken(r, p);
       }
     }
     for (let c = heapHeader().caches; c; c = changetype<CacheHeader>(c).next) {
       const list = changetype<CacheList>(c + (cls << 4));
       let n: u32 = 0;
       for (let p = list.head; p && ++n <= list.length; p = load<u32>(p)) {
-        if (visit(p, pass, debug ? POISON : 0)) return broken(Broken.DUPLICATE, p);
+        const r = visit(p, pass, debug ? POISON : cacheFreeMark(p), debug);
+        if (r) return broken(r, p);
       }
     }
     const batch = classBatch(classToSize(cls));
     for (let slot: u32 = 0; slot < TRANSFER_SLOTS; slot++) {
       let p = load<u32>(parkedSlot(centralList(cls), slot));
       for (let k: u32 = 0; p && k < batch; k++) {
-        if (visit(p, pass, 0)) return broken(Broken.DUPLICATE, p);
+        const r = visit(p, pass, cacheFreeMark(p), debug);
+        if (r) return broken(r, p);
         p = load<u32>(p);
       }
     }
@@ -233,21 +239,26 @@ function forEachFreeObject(pass: u32): Broken {
   return Broken.NONE;
 }
 
-/** Pass 0 clears the mark word, pass 1 marks (true: already marked), pass 2 puts back `restore`
- *  (the debug build's poison, or the release build's span free mark). */
-function visit(p: u32, pass: u32, restore: u32): bool {
+/** Pass 0 checks the word holds `restore` (release build) and clears it, pass 1 marks
+ *  (DUPLICATE: already marked), pass 2 puts back `restore` (the debug build's poison, or the
+ *  release build's free mark). */
+function visit(p: u32, pass: u32, restore: u32, debug: bool): Broken {
   const w = <usize>p + 4;
-  if (pass == 0) store<u32>(w, 0);
-  else if (pass == 1) {
-    if (load<u32>(w) == MARK) return true;
+  if (pass == 0) {
+    if (!debug && load<u32>(w) != restore) return Broken.FREE_MARK;
+  } else if (pass == 1) store<u32>(w, 0);
+  else if (pass == 2) {
+    if (load<u32>(w) == MARK) return Broken.DUPLICATE;
     store<u32>(w, MARK);
   } else store<u32>(w, restore);
-  return false;
+  return Broken.NONE;
 }
 
 function checkDuplicates(): Broken {
-  forEachFreeObject(0);
-  const r = forEachFreeObject(1);
-  forEachFreeObject(2);
+  const marks = forEachFreeObject(0);
+  if (marks) return marks;
+  forEachFreeObject(1);
+  const r = forEachFreeObject(2);
+  forEachFreeObject(3);
   return r;
 }

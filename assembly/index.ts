@@ -33,10 +33,12 @@
 //      cache lines past the run's first page, so that big buffers walked in step use different
 //      cache sets.
 // Free, free(p):
-//   1. Page map -> span. p below the span's carved mark (only SMALL spans have one) and on an
-//      object boundary: push on the cache's list (fast path). Anything else goes to freeSlow,
-//      which frees large blocks (at once if the record is a large block starting at p) and
-//      refuses and counts the rest (foreign, interior, free pages, double free).
+//   1. Page map -> span. p below the span's carved mark (only SMALL spans have one), on an
+//      object boundary and not carrying a free mark in its second word (every free object has
+//      one, span.ts): push on the cache's list, marked (fast path). Anything else goes to
+//      freeSlow, which frees large blocks (at once if the record is a large block starting at p)
+//      and refuses and counts the rest (foreign, interior, free pages, double free: a marked
+//      object that is on a list).
 //   2. List longer than its adaptive bound: a batch goes back to the central list.
 //   3. A span whose objects are all free goes back to the page heap, coalescing with neighbours.
 //

@@ -3,11 +3,12 @@
 // See index.ts for the design.
 import { PAGE_SIZE, MIN_ALIGN, OFF_REFUSALS, Status, DEBUG, THREADS } from "./config";
 import { MAX_SMALL_SIZE, CLASS_COUNT, sizeToClass, classToSize } from "./sizeclasses";
-import { Span, SpanState, spanEnd } from "./span";
+import { Span, SpanState, spanEnd, looksFree, cacheFreeMark } from "./span";
 import { pagemapGet, pagemapGetInline } from "./pagemap";
 import { heapBase, HeapHeader, headerField } from "./header";
 import { count } from "./lock";
-import { cacheList, cacheBase, cacheFetchSlow, cacheOverflowSlow } from "./threadcache";
+import { cacheList, cacheFetchSlow, cacheOverflowSlow, cacheHolds } from "./threadcache";
+import { centralHolds } from "./central";
 import { largeAlloc, largeAllocForGrowth, largeFree, largeResizeInPlace } from "./largeblock";
 import { initHeap } from "./init";
 import { pageHeapEnd, pageHeapFindSpan } from "./pageheap";
@@ -51,6 +52,7 @@ export function malloc(size: usize): usize {
     const p = list.head;
     if (p) {
       list.head = load<u32>(p);
+      if (!DEBUG) store<u32>(p, 0, 4);   // live: no longer marked free (span.ts)
       list.room++;
       return p;
     }
@@ -76,6 +78,7 @@ export function mallocClass(cls: u32): usize {
   const p = list.head;
   if (p) {
     list.head = load<u32>(p);
+    if (!DEBUG) store<u32>(p, 0, 4);
     list.room++;
     return p;
   }
@@ -107,22 +110,26 @@ export function freeChecked(p: usize): u32 {
   return off < s.carved && <u32>((<u64>off * s.divMagic) >> 32) * s.objSize == off;
 }
 
-/** The free fast path: push on the cache's list of the block's class. */
+/** The free fast path: push on the cache's list of the block's class, marked free. A block
+ *  that already carries a free mark (a double free, wherever its first copy is) takes the slow
+ *  path, as does anything not a small block. The debug build has checked the block (debugFree). */
 // @ts-ignore: decorator
 @inline export function freeBlock(p: usize): u32 {
   const sp = pagemapGetInline(<u32>p);
-  if (sp && isSmallBlock(changetype<Span>(sp), p)) {
-    const cls = changetype<Span>(sp).cls;
-    const list = cacheList(cls);
-    const head = list.head;
-    if (head != <u32>p) {   // p at the head of its list is a double free caught for free
-      store<u32>(p, head);
-      list.head = <u32>p;
-      if (--list.room < 0) cacheOverflowSlow(cls);   // longer than its bound
-      return Status.OK;
-    }
+  if (sp && isSmallBlock(changetype<Span>(sp), p) && (DEBUG || !looksFree(p))) {
+    cachePush(changetype<Span>(sp).cls, p);
+    return Status.OK;
   }
   return freeSlow(p, sp);
+}
+
+// @ts-ignore: decorator
+@inline function cachePush(cls: u32, p: usize): void {
+  const list = cacheList(cls);
+  store<u32>(p, list.head);
+  if (!DEBUG) store<u32>(p, cacheFreeMark(p), 4);
+  list.head = <u32>p;
+  if (--list.room < 0) cacheOverflowSlow(cls);   // longer than its bound
 }
 
 /** A large block (then freed: OK), or why p is not a block. */
@@ -132,21 +139,22 @@ function freeSlow(p: usize, sp: usize): u32 {
   if (!sp || s.state != SpanState.LARGE || s.start != <u32>p) {
     if (!p) return Status.OK;
     if (reattach()) return freeChecked(p);
-    s = changetype<Span>(blockSpan(p));   // refuses (and counts) what is not a live block, a just-freed one too
+    s = changetype<Span>(blockSpan(p));   // refuses (and counts) what is not a live block, a freed one too
     if (!s) return lastError;
-    if (s.state != SpanState.LARGE) {
-      fail(Status.DOUBLE_FREE);   // a live small block is the fast path's: not reached
-      return Status.DOUBLE_FREE;
+    if (s.state != SpanState.LARGE) {   // a live small block whose data looked like a free mark
+      cachePush(s.cls, p);
+      return Status.OK;
     }
   }
   largeFree(s);
   return Status.OK;
 }
 
-/** Is p the start of a live block the heap handed out? OK, or the reason it is not. A small
- *  block freed last (at the head of its cache list), and in the debug build any freed small
- *  block (its last word is poison, not its size), is DOUBLE_FREE: free, realloc and
- *  malloc_usable_size all refuse it. */
+/** Is p the start of a live block the heap handed out? OK, or the reason it is not. A freed
+ *  small block is DOUBLE_FREE: free, realloc and malloc_usable_size all refuse it. The release
+ *  build knows one by its free mark (span.ts), made sure of on the lists (a live block's data
+ *  could look like a mark); the debug build by its poison (its last word is poison, not its
+ *  size). */
 export function classify(p: usize, s: Span | null): Status {
   if (!s) return Status.FOREIGN;
   const off = <u32>p - s.start;
@@ -154,7 +162,7 @@ export function classify(p: usize, s: Span | null): Status {
   if (s.state == SpanState.LARGE) return off ? Status.INTERIOR : Status.OK;
   if (off >= s.carved) return Status.FOREIGN;   // never handed out
   if (<u32>((<u64>off * s.divMagic) >> 32) * s.objSize != off) return Status.INTERIOR;
-  if ((cacheBase && cacheList(s.cls).head == <u32>p) || (DEBUG && load<u32>(p + s.objSize - 4) == POISON)) {
+  if (DEBUG ? load<u32>(p + s.objSize - 4) == POISON : looksFree(p) && (cacheHolds(s.cls, p) || centralHolds(s, p))) {
     return Status.DOUBLE_FREE;
   }
   return Status.OK;
@@ -205,7 +213,7 @@ export function realloc(p: usize, size: usize): usize {
   // fast path: a small block to a small size, checked as free() checks it; it stays, or moves
   // to its new class without the slow path's lookup
   const sp = pagemapGetInline(<u32>p), small = changetype<Span>(sp);
-  if (sp && isSmallBlock(small, p) && cacheList(small.cls).head != <u32>p) {
+  if (sp && isSmallBlock(small, p) && !looksFree(p)) {
     const objSize = small.objSize;
     if (staysInPlace(size, objSize)) {
       count(headerField(offsetof<HeapHeader>("reallocInPlace")));
@@ -218,7 +226,7 @@ export function realloc(p: usize, size: usize): usize {
 }
 
 /** realloc but for the fast path's cases: p 0, size 0, a large block, a small block growing past
- *  the classes, and what is not a live block. */
+ *  the classes or carrying what looks like a free mark, and what is not a live block. */
 function reallocSlow(p: usize, size: usize): usize {
   if (reattach()) return realloc(p, size);
   if (!p) return malloc(size);
@@ -229,7 +237,11 @@ function reallocSlow(p: usize, size: usize): usize {
     return 0;
   }
   const large = s.state != SpanState.SMALL, oldBytes: usize = large ? s.allocated : s.objSize;
-  if (size <= MAX_SMALL_SIZE) return moveTo(mallocSlow(size), p, oldBytes, size);   // a large block shrinking
+  if (!large && staysInPlace(size, <u32>oldBytes)) {   // data that looked like a free mark sent it here
+    count(headerField(offsetof<HeapHeader>("reallocInPlace")));
+    return p;
+  }
+  if (size <= MAX_SMALL_SIZE) return moveTo(mallocSlow(size), p, oldBytes, size);
   if (large && largeResizeInPlace(s, size)) {
     count(headerField(offsetof<HeapHeader>("reallocInPlace")));
     return p;

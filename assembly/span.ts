@@ -73,3 +73,28 @@ export const SPAN_BYTES: u32 = offsetof<Span>();
 @inline export function spanEnd(s: Span): u32 {
   return spanPage(s) + (s.npages << PAGE_SHIFT);
 }
+
+// A free small object carries a mark in its second word, which a free object does not use
+// (release build; the debug build poisons free objects instead): spanFreeMark on its span's free
+// list, cacheFreeMark on a cache list or in a transfer cache. A freed object is marked at once,
+// so free(), realloc and malloc_usable_size see from the object itself that it is free, wherever
+// it is, and refuse it (a double free) before any list is touched. A live object's data could
+// look like a mark: the slow path then makes sure the object is really listed (freeSlow).
+// The two marks differ in bit 0 only: one test sees either.
+const FREE_MARK: u32 = 0xF5EEF5EE;
+
+// @ts-ignore: decorator
+@inline export function spanFreeMark(p: usize): u32 {
+  return <u32>p ^ FREE_MARK;
+}
+
+// @ts-ignore: decorator
+@inline export function cacheFreeMark(p: usize): u32 {
+  return <u32>p ^ (FREE_MARK | 1);
+}
+
+/** Does small object p carry either free mark? */
+// @ts-ignore: decorator
+@inline export function looksFree(p: usize): bool {
+  return ((load<u32>(p, 4) ^ <u32>p) | 1) == (FREE_MARK | 1);
+}

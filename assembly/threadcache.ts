@@ -1,7 +1,7 @@
 // ThreadCache: the front end, one per instance (Wasm globals are per instance, so each worker
 // has its own). A free list per class, no locks or atomics; list lengths adapt like TCMalloc's
 // max_length slow start, within a byte budget for the whole cache. See index.ts for the design.
-import { GROWTH_FLUSH_MIN_SIZE, FLUSHES_PER_GROWTH, CLASS_COUNT, CACHE_BUDGET, CACHE_STEAL_EVERY, CACHE_MAX_LENGTH, CACHE_MAX_OVERAGES, THREADS } from "./config";
+import { GROWTH_FLUSH_MIN_SIZE, FLUSHES_PER_GROWTH, CLASS_COUNT, CACHE_BUDGET, CACHE_STEAL_EVERY, CACHE_MAX_LENGTH, CACHE_MAX_OVERAGES, THREADS, DEBUG } from "./config";
 import { centralFetch, centralRelease, transferPark, transferTake, transferLast, transferDrain } from "./central";
 import { heapHeader } from "./header";
 import { sizeToClass, classToSize, classBatch } from "./sizeclasses";
@@ -19,7 +19,7 @@ import { lockHeap, unlockHeap } from "./lock";
   maxLength: u32;
   overages: u32;
 
-  /** objects on the list; length <= max(maxLength, 1) (the last object freed is kept) */
+  /** objects on the list; length <= maxLength (check() allows max(maxLength, 1)) */
   get length(): u32 { return this.maxLength - <u32>this.room; }
 }
 
@@ -108,6 +108,7 @@ export function cacheRelease(): void {
   list.room -= got - 1;   // got objects on, one handed out
   const p = list.head;
   list.head = load<u32>(p);
+  if (!DEBUG) store<u32>(p, 0, 4);   // live: no longer marked free
   return p;
 }
 
@@ -129,15 +130,18 @@ export function cacheOverflowSlow(cls: u32): void {
     setMaxLength(cls, list.maxLength - batch);
     list.overages = 0;
   }
-  // A batch goes back (more if the bound shrank), but the object just freed stays: at the
-  // head of the list it is what catches an immediate double free for free (see freeBlock).
-  const keep = list.head;
-  list.head = load<u32>(keep);
-  // a batch, or down to below the bound (it may have shrunk), whichever is more, of the others
+  // a batch, or down to below the bound (it may have shrunk), whichever is more
   const length = list.length, bound = max<u32>(list.maxLength, 1);
-  release(cls, min<u32>(length - 1, max<u32>(batch, length > bound ? length - bound : 0)));
-  store<u32>(keep, list.head);
-  list.head = keep;
+  release(cls, min<u32>(length, max<u32>(batch, length > bound ? length - bound : 0)));
+}
+
+/** Is p on this instance's list of class cls? (free()'s slow path: see centralHolds.) */
+export function cacheHolds(cls: u32, p: usize): bool {
+  if (!cacheBase) return false;
+  const list = cacheList(cls);
+  let n = list.length;
+  for (let q = list.head; q && n; q = load<u32>(q), n--) if (q == <u32>p) return true;
+  return false;
 }
 
 function release(cls: u32, n: u32): void {

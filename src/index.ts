@@ -79,7 +79,7 @@ export interface InspectorExports {
 /** What check() can find broken, by the inspector's Broken code (copied from assembly/check.ts;
  *  tests/unit/abi.test.ts keeps the copy honest). */
 export const BROKEN_NAMES = ["NONE", "HEADER", "TILING", "PAGEMAP", "COALESCE", "FREE_LISTS",
-  "SPAN_OBJECTS", "DUPLICATE", "CENTRAL", "CACHE", "LARGE"] as const;
+  "SPAN_OBJECTS", "DUPLICATE", "CENTRAL", "CACHE", "LARGE", "FREE_MARK"] as const;
 /** The name of a Broken code, e.g. "COALESCE". */
 export type BrokenName = (typeof BROKEN_NAMES)[number];
 

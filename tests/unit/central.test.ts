@@ -8,8 +8,10 @@ import { Rng } from "../helpers/rng.js";
 import { PAGE_SIZE } from "../../src/index.js";
 import { CLASS_SIZES, CLASS_SPAN_PAGES, CLASS_HOT_SPAN_PAGES, sizeToClass } from "../../src/sizeclasses.js";
 
-/** The mark centralRelease writes in a free object's second word (spanFreeMark). */
+/** The marks a free object carries in its second word (assembly/span.ts): on its span's list
+ *  (spanFreeMark) and on a cache list (cacheFreeMark). */
 const spanFreeMark = (p: number): number => (p ^ 0xF5EEF5EE) >>> 0;
+const cacheFreeMark = (p: number): number => (p ^ 0xF5EEF5EF) >>> 0;
 
 function shuffle<T>(xs: T[], rng: Rng): T[] {
   for (let i = xs.length - 1; i > 0; i--) {
@@ -60,6 +62,37 @@ describe("central free lists (release build)", () => {
     expect(again.filter((p) => live.has(p))).toEqual([]);
     expect(new Set(again).size).toBe(again.length);
     for (const p of live) expect(h.u32[(p + 4) >> 2]).toBe(spanFreeMark(p));
+    h.check();
+  });
+
+  it("a live block whose second word looks like a free mark is freed, resized and sized like any other", () => {
+    const h = makeHeap("release"), x = h.exports;
+    const ps = Array.from({ length: 400 }, () => u(x.malloc(40)));
+    for (const p of ps.slice(0, 100)) x.free(p);   // some free objects of the class, in the cache
+    x.thread_exit();
+    for (const p of ps.slice(100, 150)) x.free(p);   // and some in the cache
+    const lookalikes = ps.slice(150, 160);
+    lookalikes.forEach((p, i) => { h.u32[(p + 4) >> 2] = i & 1 ? cacheFreeMark(p) : spanFreeMark(p); });
+    expect(lookalikes.map((p) => u(x.malloc_usable_size(p)))).toEqual(lookalikes.map(() => 48));
+    const moved = u(x.realloc(lookalikes[0], 40));   // stays: same class
+    expect(moved).toBe(lookalikes[0]);
+    for (const p of lookalikes) expect(x.free_checked(p)).toBe(0);
+    expect(h.stats().doubleFrees).toBe(0);
+    h.check();
+    const again = Array.from({ length: 300 }, () => u(x.malloc(40)));
+    expect(new Set(again).size).toBe(again.length);
+    for (const p of lookalikes) expect(again).toContain(p);
+    h.check();
+  });
+
+  it("check() finds a freed object written after its free (its free mark gone)", () => {
+    const h = makeHeap("release"), x = h.exports;
+    const ps = Array.from({ length: 50 }, () => u(x.malloc(64)));
+    x.free(ps[10]);
+    h.check();
+    h.u32[(ps[10] + 4) >> 2] = 12345;
+    expect(() => h.check()).toThrow(/FREE_MARK/);
+    h.u32[(ps[10] + 4) >> 2] = cacheFreeMark(ps[10]);
     h.check();
   });
 

@@ -89,6 +89,30 @@ describe.each(BUILDS)("invalid pointers (%s build)", (build) => {
     w.run(1000).verify();
   });
 
+  it("a double free long after the free is refused too: wherever the first copy went (cache, span), by free, realloc and usableSize", () => {
+    const { h, w } = setup();
+    const x = h.exports;
+    // freed blocks of several classes, each followed by other frees (no longer at the head of
+    // its cache list); then half of the cache goes back to the spans
+    const sizes = [8, 24, 100, 700, 3000, 20_000];
+    const early = sizes.map((n) => w.alloc(n)), late = sizes.map((n) => w.alloc(n));
+    for (const p of early) w.free(p);
+    for (let i = 0; i < 300; i++) w.free(w.alloc(8 + (i % 6) * 50));
+    x.thread_exit();   // every cached object back to its span
+    for (const p of late) w.free(p);
+    for (let i = 0; i < 300; i++) w.free(w.alloc(8 + (i % 6) * 50));
+    // small blocks stay in the cache, or in spans that other blocks keep: DOUBLE_FREE; a span
+    // whose objects are all free has gone back to the page heap: FREE_PAGES
+    for (const [i, p] of [...early, ...late].entries()) {
+      refused(h, w, p, sizes[i % sizes.length] <= 100 ? ["DOUBLE_FREE"] : ["DOUBLE_FREE", "FREE_PAGES"], `freed block ${p}`);
+    }
+    // nothing is handed out twice afterwards
+    const seen = new Set<number>();
+    for (let i = 0; i < 2000; i++) { const p = h.malloc(sizes[i % sizes.length]); expect(seen.has(p)).toBe(false); seen.add(p); }
+    w.run(1000).verify();
+    h.check();
+  });
+
   it("pointers into pages the heap holds free: FREE_PAGES", () => {
     const { h, w } = setup();
     const big = w.alloc(3 << 20);
