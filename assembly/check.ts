@@ -201,8 +201,8 @@ function checkCaches(): Broken {
 
 // Duplicates: every free object (on a span's free list or in a cache) is marked in its second
 // word, which a free object does not use; an object reached twice is free twice. Three passes
-// (clear, mark, restore), so that garbage that happens to equal the mark cannot mislead. The
-// first pass also finds a release-build free object without its free mark (span.ts).
+// (clear, mark, restore), so that garbage that happens to equal the mark cannot mislead, after
+// one that finds a release-build free object without its free mark (span.ts).
 const MARK: u32 = 0x5EE17A6;
 
 function forEachFreeObject(pass: u32): Broken {
@@ -239,9 +239,9 @@ function forEachFreeObject(pass: u32): Broken {
   return Broken.NONE;
 }
 
-/** Pass 0 checks the word holds `restore` (release build) and clears it, pass 1 marks
- *  (DUPLICATE: already marked), pass 2 puts back `restore` (the debug build's poison, or the
- *  release build's free mark). */
+/** Pass 0 only reads (FREE_MARK: a release-build object's word is not `restore`), pass 1 clears
+ *  the word, pass 2 marks (DUPLICATE: already marked), pass 3 puts back `restore` (the debug
+ *  build's poison, or the release build's free mark). */
 function visit(p: u32, pass: u32, restore: u32, debug: bool): Broken {
   const w = <usize>p + 4;
   if (pass == 0) {
