@@ -17,6 +17,23 @@ function sharedHeap(options: Parameters<typeof createHeapSync>[0] extends infer 
 }
 
 describe("shared heaps: API", () => {
+  it("a double free within one instance is refused however late it comes (cache, transfer cache or span)", () => {
+    const a = sharedHeap();
+    const ps = Array.from({ length: 200 }, () => a.malloc(64));
+    const victims = [ps[3], ps[50], ps[120]];
+    a.free(victims[0]);
+    for (const p of ps.slice(4, 40)) a.free(p);   // a batch or more on: parked, or back in its span
+    a.free(victims[1]);
+    a.threadExit();   // every cached object goes back
+    a.free(victims[2]);
+    for (const p of victims) expect(() => a.free(p), `free of ${p}`).toThrow(/DOUBLE_FREE/);
+    expect(a.stats().doubleFrees).toBe(3);
+    a.check();
+    const again = Array.from({ length: 400 }, () => a.malloc(64));
+    expect(new Set(again).size).toBe(again.length);
+    a.check();
+  });
+
   it("createHeap({ shared: true }) makes a shared memory with the threads build; share() describes it", () => {
     const h = sharedHeap();
     expect(h.shared).toBe(true);
