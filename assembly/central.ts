@@ -2,7 +2,7 @@
 // have free objects and moves objects to and from the front-end caches in batches; a span
 // whose objects are all free goes back to the page heap. See index.ts for the design.
 import { OFF_CENTRAL, OFF_REFUSALS, CACHE_LINE, PAGE_SHIFT, CLASS_COUNT, HOT_SPANS, DEBUG, THREADS, Status } from "./config";
-import { count, lockHeap, unlockHeap } from "./lock";
+import { count } from "./lock";
 import { poison } from "./debug";
 import { Span, SpanState, spanFreeMark, cacheFreeMark } from "./span";
 import { pageHeapAlloc, pageHeapFree } from "./pageheap";
@@ -175,11 +175,10 @@ export function centralFetch(cls: u32, want: u32, chain: usize, mayGrow: bool): 
 
 /** Takes `n` objects of class cls off the chain at `*chain` back into their spans. Each was
  *  checked when it was freed (free() refuses a marked object); a second copy that got past that
- *  (the program wrote over the freed object's mark, or under threads freed it again from another
- *  instance while it sat in the first one's cache) is caught here (already marked free in its
- *  span, or its span has no object out or is gone) and dropped (and counted as a double free):
- *  the span's counts stay right. Stops early at the end of the chain; returns how many objects
- *  it took off. */
+ *  (the program wrote over the freed object's mark, then freed it again) is caught here (already
+ *  marked free in its span, or its span has no object out or is gone) and dropped (and counted
+ *  as a double free): the span's counts stay right. Stops early at the end of the chain; returns
+ *  how many objects it took off. */
 export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
   const c = centralList(cls);
   let p = load<u32>(chain);
@@ -250,22 +249,13 @@ function putBack(c: CentralFreeList, s: Span, head: u32, out: u32, wasFull: bool
   }
 }
 
-/** Is object p of small span s on the span's free list or (threads) parked in the transfer
- *  cache? free()'s slow path asks when p carries a free mark, to tell a double free from a live
- *  object whose data looks like one. Bounded walks: a corrupt list cannot keep us here. */
+/** Is object p of small span s on the span's free list? free()'s slow path asks when p carries
+ *  a free mark, to tell a double free from a live object whose data looks like one (not in the
+ *  threads build: see classify). A bounded walk: a corrupt list cannot keep us here. */
 export function centralHolds(s: Span, p: usize): bool {
-  lockHeap();
-  let held = false, n = s.limit / s.objSize;
-  for (let q = s.freeList; q && n && !held; q = load<u32>(q), n--) held = q == <u32>p;
-  if (THREADS) {
-    const c = centralList(s.cls), batch = classBatch(s.objSize);
-    for (let slot: u32 = 0; slot < TRANSFER_SLOTS && !held; slot++) {
-      let q = load<u32>(parkedSlot(c, slot));
-      for (let k: u32 = 0; q && k < batch && !held; k++, q = load<u32>(q)) held = q == <u32>p;
-    }
-  }
-  unlockHeap();
-  return held;
+  let n = s.limit / s.objSize;
+  for (let q = s.freeList; q && n; q = load<u32>(q), n--) if (q == <u32>p) return true;
+  return false;
 }
 
 // ---- transfer cache (THREADS) -------------------------------------------------------------

@@ -153,8 +153,10 @@ function freeSlow(p: usize, sp: usize): u32 {
 /** Is p the start of a live block the heap handed out? OK, or the reason it is not. A freed
  *  small block is DOUBLE_FREE: free, realloc and malloc_usable_size all refuse it. The release
  *  build knows one by its free mark (span.ts), made sure of on the lists (a live block's data
- *  could look like a mark); the debug build by its poison (its last word is poison, not its
- *  size). */
+ *  could look like a mark); the threads build cannot see the other instances' caches, so there
+ *  the mark alone decides (a live block is refused only if the program stored exactly its free
+ *  mark in its second word). The debug build knows one by its poison (its last word is poison,
+ *  not its size). */
 export function classify(p: usize, s: Span | null): Status {
   if (!s) return Status.FOREIGN;
   const off = <u32>p - s.start;
@@ -162,7 +164,7 @@ export function classify(p: usize, s: Span | null): Status {
   if (s.state == SpanState.LARGE) return off ? Status.INTERIOR : Status.OK;
   if (off >= s.carved) return Status.FOREIGN;   // never handed out
   if (<u32>((<u64>off * s.divMagic) >> 32) * s.objSize != off) return Status.INTERIOR;
-  if (DEBUG ? load<u32>(p + s.objSize - 4) == POISON : looksFree(p) && (cacheHolds(s.cls, p) || centralHolds(s, p))) {
+  if (DEBUG ? load<u32>(p + s.objSize - 4) == POISON : looksFree(p) && (THREADS || cacheHolds(s.cls, p) || centralHolds(s, p))) {
     return Status.DOUBLE_FREE;
   }
   return Status.OK;

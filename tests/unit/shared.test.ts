@@ -34,6 +34,21 @@ describe("shared heaps: API", () => {
     a.check();
   });
 
+  it("a block freed again by another instance while it sits in the first one's cache is refused", () => {
+    const a = sharedHeap(), b = attachHeapSync(a.share());
+    const ps = Array.from({ length: 100 }, () => a.malloc(64));
+    a.free(ps[10]);
+    a.free(ps[11]);
+    expect(() => b.free(ps[10])).toThrow(/DOUBLE_FREE/);
+    expect(() => b.realloc(ps[11], 64)).toThrow(/DOUBLE_FREE/);
+    expect(() => b.usableSize(ps[11])).toThrow(/DOUBLE_FREE/);
+    b.free(ps[12]);   // a live block freed by another instance is fine
+    a.check();
+    const seen = new Set<number>();
+    for (let i = 0; i < 300; i++) for (const h of [a, b]) { const p = h.malloc(64); expect(seen.has(p)).toBe(false); seen.add(p); }
+    a.check();
+  });
+
   it("createHeap({ shared: true }) makes a shared memory with the threads build; share() describes it", () => {
     const h = sharedHeap();
     expect(h.shared).toBe(true);
