@@ -19,7 +19,7 @@ import { lockHeap, unlockHeap } from "./lock";
   maxLength: u32;
   overages: u32;
 
-  /** objects on the list; length <= maxLength (check() allows max(maxLength, 1)) */
+  /** objects on the list; length <= max(maxLength, 1) (the last object freed is kept) */
   get length(): u32 { return this.maxLength - <u32>this.room; }
 }
 
@@ -130,9 +130,18 @@ export function cacheOverflowSlow(cls: u32): void {
     setMaxLength(cls, list.maxLength - batch);
     list.overages = 0;
   }
-  // a batch, or down to below the bound (it may have shrunk), whichever is more
+  // A batch goes back (more if the bound shrank), but the object just freed stays, so the list
+  // never empties here: a class whose list overflows at a length of 1 or 2 would otherwise send
+  // its last objects back on every overflow, likely emptying its span and taking a new one from
+  // the page heap at the next miss. Measured (releasing it too; bench traces, peak at 8 heap
+  // bases): gcc 5504 -> 5952 KiB, python 12288 -> 13168, sqlite 5440 -> 6848.
+  const keep = list.head;
+  list.head = load<u32>(keep);
+  // a batch, or down to below the bound (it may have shrunk), whichever is more, of the others
   const length = list.length, bound = max<u32>(list.maxLength, 1);
-  release(cls, min<u32>(length, max<u32>(batch, length > bound ? length - bound : 0)));
+  release(cls, min<u32>(length - 1, max<u32>(batch, length > bound ? length - bound : 0)));
+  store<u32>(keep, list.head);
+  list.head = keep;
 }
 
 /** Is p on this instance's list of class cls? (free()'s slow path: see centralHolds.) */

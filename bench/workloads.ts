@@ -29,7 +29,7 @@ export function syntheticWorkloads(quick: boolean): Workload[] {
   const churnSteps = q(1_000_000, 200_000);
   const pairs = q(1_000_000, 200_000), rounds = q(4000, 800);
   const mixedSteps = q(200_000, 40_000);
-  const batchRounds = q(1000, 200);
+  const batchRounds = q(1000, 200), bigBatchRounds = q(20, 4);
   const largeSteps = q(1500, 300), growBlocks = q(256, 128);
   const bytesFinal = q(2048, 512), doubleFinal = q(16 * KiB, 4 * KiB);
   const growFinal = q(64 * MiB, 16 * MiB);  // one buffer's final size, or the total of several
@@ -58,6 +58,10 @@ export function syntheticWorkloads(quick: boolean): Workload[] {
       fn: "batches", args: [batchRounds, 1000, 16, 1024, 1], ops: 2 * 1000 * batchRounds, slots: 1000 },
     { name: "fifo", description: "batches of 1000 blocks (16-1024 B) freed oldest first",
       fn: "batches", args: [batchRounds, 1000, 16, 1024, 0], ops: 2 * 1000 * batchRounds, slots: 1000 },
+    // a program that builds a big structure and then drops it (a parsed document, a request's
+    // objects): far more blocks than any front-end cache holds pass through the shared tiers
+    { name: "fifo-100k", description: "batches of 100k blocks (16-256 B) freed oldest first",
+      fn: "batches", args: [bigBatchRounds, 100_000, 16, 256, 0], ops: 2 * 100_000 * bigBatchRounds, slots: 100_000 },
     { name: "large", description: "churn of 16 live blocks, sizes log-uniform 64 KiB-4 MiB",
       fn: "churnLog", args: [16, largeSteps, 64 * KiB, 4 * MiB], ops: 2 * 16 + 2 * largeSteps, slots: 16 },
     // V8 answers memory.grow on a big memory with full garbage collections of the JS heap, so the
