@@ -1,6 +1,6 @@
 // Worker of fuzz/delayed.test.ts: a release heap (raw exports) under delayed double frees of
-// small blocks, which the release build only catches where cheap. Runs in a worker so that the
-// test can stop it if the allocator hangs. Reports how calls ended; throws only on a trap.
+// small blocks. Runs in a worker so that the test can stop it if the allocator hangs. Reports
+// how calls ended and how many checks failed; throws only on a trap.
 import { parentPort, workerData } from "node:worker_threads";
 
 const { module, inspector, seed, steps } = workerData;
