@@ -4,7 +4,7 @@
 import { OFF_CENTRAL, OFF_REFUSALS, CACHE_LINE, PAGE_SHIFT, CLASS_COUNT, HOT_SPANS, DEBUG, THREADS, Status } from "./config";
 import { count } from "./lock";
 import { poison } from "./debug";
-import { Span, SpanState, spanFreeMark, cacheFreeMark } from "./span";
+import { Span, SpanState, spanFreeMark, cacheFreeMark, chainHolds } from "./span";
 import { pageHeapAlloc, pageHeapFree } from "./pageheap";
 import { pagemapGetInline } from "./pagemap";
 import { heapBase, heapHeader } from "./header";
@@ -251,11 +251,9 @@ function putBack(c: CentralFreeList, s: Span, head: u32, out: u32, wasFull: bool
 
 /** Is object p of small span s on the span's free list? free()'s slow path asks when p carries
  *  a free mark, to tell a double free from a live object whose data looks like one (not in the
- *  threads build: see classify). A bounded walk: a corrupt list cannot keep us here. */
+ *  threads build: see classify). */
 export function centralHolds(s: Span, p: usize): bool {
-  let n = s.limit / s.objSize;
-  for (let q = s.freeList; q && n; q = load<u32>(q), n--) if (q == <u32>p) return true;
-  return false;
+  return chainHolds(s.freeList, s.limit / s.objSize, p);
 }
 
 // ---- transfer cache (THREADS) -------------------------------------------------------------

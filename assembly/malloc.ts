@@ -3,11 +3,11 @@
 // See index.ts for the design.
 import { PAGE_SIZE, MIN_ALIGN, OFF_REFUSALS, Status, DEBUG, THREADS } from "./config";
 import { MAX_SMALL_SIZE, CLASS_COUNT, sizeToClass, classToSize } from "./sizeclasses";
-import { Span, SpanState, spanEnd, looksFree, cacheFreeMark } from "./span";
+import { Span, SpanState, spanEnd, looksFree } from "./span";
 import { pagemapGet, pagemapGetInline } from "./pagemap";
 import { heapBase, HeapHeader, headerField } from "./header";
 import { count } from "./lock";
-import { cacheList, cacheFetchSlow, cacheOverflowSlow, cacheHolds } from "./threadcache";
+import { cacheList, cacheTake, cachePush, cacheFetchSlow, cacheHolds } from "./threadcache";
 import { centralHolds } from "./central";
 import { largeAlloc, largeAllocForGrowth, largeFree, largeResizeInPlace } from "./largeblock";
 import { initHeap } from "./init";
@@ -50,12 +50,7 @@ export function malloc(size: usize): usize {
   if (size - 1 < smallLimit) {
     const list = cacheList(sizeToClass(<u32>size));
     const p = list.head;
-    if (p) {
-      list.head = load<u32>(p);
-      if (!DEBUG) store<u32>(p, 0, 4);   // live: no longer marked free (span.ts)
-      list.room++;
-      return p;
-    }
+    if (p) return cacheTake(list, p);
   }
   return mallocSlow(size);
 }
@@ -76,12 +71,7 @@ function classOf(size: u32): u32 {
 export function mallocClass(cls: u32): usize {
   const list = cacheList(cls);
   const p = list.head;
-  if (p) {
-    list.head = load<u32>(p);
-    if (!DEBUG) store<u32>(p, 0, 4);
-    list.room++;
-    return p;
-  }
+  if (p) return cacheTake(list, p);
   const q = cacheFetchSlow(cls);
   return q ? q : fail(Status.OUT_OF_MEMORY);
 }
@@ -121,15 +111,6 @@ export function freeChecked(p: usize): u32 {
     return Status.OK;
   }
   return freeSlow(p, sp);
-}
-
-// @ts-ignore: decorator
-@inline function cachePush(cls: u32, p: usize): void {
-  const list = cacheList(cls);
-  store<u32>(p, list.head);
-  if (!DEBUG) store<u32>(p, cacheFreeMark(p), 4);
-  list.head = <u32>p;
-  if (--list.room < 0) cacheOverflowSlow(cls);   // longer than its bound
 }
 
 /** A large block (then freed: OK), or why p is not a block. */
@@ -239,15 +220,13 @@ function reallocSlow(p: usize, size: usize): usize {
     return 0;
   }
   const large = s.state != SpanState.SMALL, oldBytes: usize = large ? s.allocated : s.objSize;
-  if (!large && staysInPlace(size, <u32>oldBytes)) {   // data that looked like a free mark sent it here
+  // in place: a small block within its class (data that looked like a free mark sent it here),
+  // a large block staying large whose neighbours allow
+  if (large ? size > MAX_SMALL_SIZE && largeResizeInPlace(s, size) : staysInPlace(size, <u32>oldBytes)) {
     count(headerField(offsetof<HeapHeader>("reallocInPlace")));
     return p;
   }
   if (size <= MAX_SMALL_SIZE) return moveTo(mallocSlow(size), p, oldBytes, size);
-  if (large && largeResizeInPlace(s, size)) {
-    count(headerField(offsetof<HeapHeader>("reallocInPlace")));
-    return p;
-  }
   // a block that outgrows the classes, or a large block whose neighbour is in use, goes where it
   // can keep growing
   const q = largeAllocForGrowth(size, oldBytes);

@@ -98,3 +98,10 @@ const FREE_MARK: u32 = 0xF5EEF5EE;
 @inline export function looksFree(p: usize): bool {
   return ((load<u32>(p, 4) ^ <u32>p) | 1) == (FREE_MARK | 1);
 }
+
+/** Is p on the chain of free objects from `head` (linked through their first word), within its
+ *  first `bound` links? Bounded: a chain a double free made cyclic cannot keep us here. */
+export function chainHolds(head: u32, bound: u32, p: usize): bool {
+  for (let q = head; q && bound; q = load<u32>(q), bound--) if (q == <u32>p) return true;
+  return false;
+}

@@ -6,6 +6,7 @@ import { centralFetch, centralRelease, transferPark, transferTake, transferLast,
 import { heapHeader } from "./header";
 import { sizeToClass, classToSize, classBatch } from "./sizeclasses";
 import { allocMeta } from "./pageheap";
+import { cacheFreeMark, chainHolds } from "./span";
 import { lockHeap, unlockHeap } from "./lock";
 
 // Cache layout: CLASS_COUNT slots of 16 bytes; slot 0 (no class) holds the cache's own fields.
@@ -72,6 +73,27 @@ export function cacheRelease(): void {
   return changetype<CacheList>(cacheBase + (cls << 4));
 }
 
+/** Takes p, the object at the head of `list` (REQUIRES p == list.head, not 0): live now, so no
+ *  longer marked free (span.ts). The fast path (malloc.ts) and the slow ones pop through here. */
+// @ts-ignore: decorator
+@inline export function cacheTake(list: CacheList, p: usize): usize {
+  list.head = load<u32>(p);
+  if (!DEBUG) store<u32>(p, 0, 4);
+  list.room++;
+  return p;
+}
+
+/** Pushes object p of class cls on this instance's list, marked free; a list longer than its
+ *  bound sends a batch back (cacheOverflowSlow). */
+// @ts-ignore: decorator
+@inline export function cachePush(cls: u32, p: usize): void {
+  const list = cacheList(cls);
+  store<u32>(p, list.head);
+  if (!DEBUG) store<u32>(p, cacheFreeMark(p), 4);
+  list.head = <u32>p;
+  if (--list.room < 0) cacheOverflowSlow(cls);
+}
+
 // @ts-ignore: decorator
 @inline function cacheHeader(): CacheHeader {
   return changetype<CacheHeader>(cacheBase);
@@ -105,11 +127,8 @@ export function cacheRelease(): void {
   if (!got) got = flushAndFetchOne(cls, true);
   if (!got) got = flushAndFetchOne(cls, false);   // memory is exhausted
   if (!got) return 0;
-  list.room -= got - 1;   // got objects on, one handed out
-  const p = list.head;
-  list.head = load<u32>(p);
-  if (!DEBUG) store<u32>(p, 0, 4);   // live: no longer marked free
-  return p;
+  list.room -= got;   // got objects on; cacheTake hands one out
+  return cacheTake(list, list.head);
 }
 
 function flushAndFetchOne(cls: u32, beforeGrowth: bool): u32 {
@@ -146,11 +165,7 @@ export function cacheOverflowSlow(cls: u32): void {
 
 /** Is p on this instance's list of class cls? (free()'s slow path: see centralHolds.) */
 export function cacheHolds(cls: u32, p: usize): bool {
-  if (!cacheBase) return false;
-  const list = cacheList(cls);
-  let n = list.length;
-  for (let q = list.head; q && n; q = load<u32>(q), n--) if (q == <u32>p) return true;
-  return false;
+  return cacheBase != 0 && chainHolds(cacheList(cls).head, cacheList(cls).length, p);
 }
 
 function release(cls: u32, n: u32): void {
