@@ -4,8 +4,8 @@
 import { OFF_CENTRAL, OFF_REFUSALS, CACHE_LINE, PAGE_SHIFT, CLASS_COUNT, HOT_SPANS, DEBUG, THREADS, Status } from "./config";
 import { count } from "./lock";
 import { poison } from "./debug";
-import { Span, SpanState, spanFreeMark, cacheFreeMark, chainHolds } from "./span";
-import { pageHeapAlloc, pageHeapFree } from "./pageheap";
+import { Span, SpanState, spanFreeMark, cacheFreeMark, cachedWord, spanListWord, chainHolds, linkLimit } from "./span";
+import { pageHeapAlloc, pageHeapFree, refreshLinkLimit } from "./pageheap";
 import { pagemapGetInline } from "./pagemap";
 import { heapBase, heapHeader } from "./header";
 import { classToSize, classSpanPages, classDivMagic, classBatch, SPAN_TAIL_SHIFT, HOT_SPAN_TAIL_SHIFT } from "./sizeclasses";
@@ -104,7 +104,7 @@ function orderFreeList(s: Span, listed: u32): void {
   for (let relink = false; ; relink = true) {   // count the marks; if they are exact, relink
     for (let p = s.start + s.carved; p > s.start; ) {
       p -= s.objSize;
-      if (load<u32>(p, 4) != spanFreeMark(p)) continue;
+      if (load<u32>(p, 4) != spanFreeMark(p, s.cls)) continue;
       if (relink) {
         store<u32>(p, head);
         head = p;
@@ -143,7 +143,12 @@ export function centralFetch(cls: u32, want: u32, chain: usize, mayGrow: bool): 
     const room = want - got;
     let n: u32 = 0, p = s.freeList;
     while (p && n < room) {
-      if (!DEBUG) store<u32>(p, cacheFreeMark(p), 4);
+      if (!spanObject(s, p)) {   // a write after free broke the list: cut it (span.ts)
+        cutFreeList(c, s, n);
+        p = 0;
+        break;
+      }
+      if (!DEBUG) store<u32>(p, cacheFreeMark(p, cls), 4);
       store<u32>(last, p);   // p's own link is read below, before p becomes `last`
       last = p;
       n++;
@@ -155,7 +160,7 @@ export function centralFetch(cls: u32, want: u32, chain: usize, mayGrow: bool): 
       const start = s.start, size = s.objSize, limit = s.limit;
       while (n < room && carved < limit) {
         const q = start + carved;
-        if (!DEBUG) store<u32>(q, cacheFreeMark(q), 4);
+        if (!DEBUG) store<u32>(q, cacheFreeMark(q, cls), 4);
         store<u32>(last, q);
         last = q;
         n++;
@@ -173,6 +178,35 @@ export function centralFetch(cls: u32, want: u32, chain: usize, mayGrow: bool): 
   return got;
 }
 
+/** Can p be on small span s's free list: below its carved mark (so inside memory), marked free
+ *  in its span (spanListWord: an address off the objects' boundaries would need the mark of its
+ *  own address there)? */
+// @ts-ignore: decorator
+@inline function spanObject(s: Span, p: u32): bool {
+  return p - s.start < s.carved && load<u32>(p, 4) == spanListWord(p, s.cls);
+}
+
+/** Ends s's free list, broken by a write after free, after the `taken` objects centralFetch has
+ *  taken from it: the objects behind the cut count as out of the span (leaked: never handed out
+ *  twice, and the span's counts stay true), and the event is counted. */
+function cutFreeList(c: CentralFreeList, s: Span, taken: u32): void {
+  const lost = s.carved / s.objSize - s.allocated - taken;
+  s.freeList = 0;
+  s.allocated += lost;
+  c.objectsOut += lost;
+  c.objectsFree -= lost;
+  countBrokenList();
+}
+
+/** Counts a free list found broken by a write after free (span.ts), and so cut. */
+export function countBrokenList(): void {
+  count(heapBase + OFF_REFUSALS + (<usize>Status.WRITE_AFTER_FREE << 3));
+}
+
+/** centralRelease's answer when the chain was broken by a write after free (see span.ts): the
+ *  objects before the break went back, the rest are leaked, and `*chain` is 0. */
+export const BROKEN_CHAIN: u32 = 0xFFFFFFFF;
+
 /** Takes `n` objects of class cls off the chain at `*chain` back into their spans. Each was
  *  checked when it was freed (free() refuses a marked object); a second copy that got past that
  *  (the program wrote over the freed object's mark, then freed it again) is caught here (already
@@ -187,7 +221,16 @@ export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
   // objects mostly share spans, so the page map is read and the span written once per run.
   let s = changetype<Span>(0), start: u32 = 0, carved: u32 = 0, head: u32 = 0, out: u32 = 0;
   let wasFull = false;
+  let broken = false;
+  refreshLinkLimit();   // (under the lock: another instance may have grown memory)
   for (; i < n && p; i++) {
+    // a link past memory, or to what is not a cached object (cachedWord; a second copy of one
+    // already back in its span is dropped below), or to no object of this class: a write after free broke the chain, which ends here (span.ts)
+    const mark = p <= linkLimit ? load<u32>(p, 4) : 0;
+    if (p > linkLimit || (mark != cachedWord(p, cls) && mark != spanListWord(p, cls))) {
+      broken = true;
+      break;
+    }
     const next = load<u32>(p);
     // p's page maps to a SMALL span holding p if p is below its carved mark (free()'s test:
     // carved is 0 in every other state, and a stale record's span lies elsewhere)
@@ -196,10 +239,8 @@ export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
       s = changetype<Span>(pagemapGetInline(p));
       if (!s || p - s.start >= s.carved || s.cls != cls) {
         s = changetype<Span>(0);
-        start = carved = 0;
-        dropped++;
-        p = next;
-        continue;
+        broken = true;
+        break;
       }
       start = s.start;
       carved = s.carved;
@@ -207,13 +248,13 @@ export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
       out = s.allocated;
       wasFull = !head && carved >= s.limit;
     }
-    if (!out || (!DEBUG && load<u32>(p, 4) == spanFreeMark(p))) {
+    if (!out || (!DEBUG && mark == spanFreeMark(p, cls))) {
       dropped++;
       p = next;
       continue;
     }
     store<u32>(p, head);
-    if (!DEBUG) store<u32>(p, spanFreeMark(p), 4);
+    if (!DEBUG) store<u32>(p, spanFreeMark(p, cls), 4);
     head = p;
     freed++;
     p = next;
@@ -224,11 +265,14 @@ export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
     }
   }
   if (s) putBack(c, s, head, out, wasFull);
+  if (p > linkLimit) broken = true;   // what is left becomes the chain's head: it must load
   c.objectsOut -= i - dropped;
   c.objectsFree += freed;
-  store<u32>(chain, p);
+  store<u32>(chain, broken ? 0 : p);
   if (dropped) count(heapBase + OFF_REFUSALS + (<usize>Status.DOUBLE_FREE << 3), dropped);
-  return i;
+  if (!broken) return i;
+  countBrokenList();
+  return BROKEN_CHAIN;
 }
 
 /** centralRelease's write-back of a span it gave objects: onto the nonempty list if it was full
@@ -253,6 +297,7 @@ function putBack(c: CentralFreeList, s: Span, head: u32, out: u32, wasFull: bool
  *  a free mark, to tell a double free from a live object whose data looks like one (not in the
  *  threads build: see classify). */
 export function centralHolds(s: Span, p: usize): bool {
+  refreshLinkLimit();
   return chainHolds(s.freeList, s.limit / s.objSize, p);
 }
 

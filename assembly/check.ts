@@ -214,7 +214,7 @@ function forEachFreeObject(pass: u32): Broken {
     for (let s = changetype<Span>(centralList(cls).nonempty); s && ++spans <= centralList(cls).spans; s = changetype<Span>(s.next)) {
       let n: u32 = 0, objects = s.limit / s.objSize;
       for (let p = s.freeList; p && ++n <= objects; p = load<u32>(p)) {
-        const r = visit(p, pass, debug ? POISON : spanFreeMark(p), debug);
+        const r = visit(p, pass, debug ? POISON : spanFreeMark(p, cls), debug);
         if (r) return broken(r, p);
       }
     }
@@ -222,7 +222,7 @@ function forEachFreeObject(pass: u32): Broken {
       const list = changetype<CacheList>(c + (cls << 4));
       let n: u32 = 0;
       for (let p = list.head; p && ++n <= list.length; p = load<u32>(p)) {
-        const r = visit(p, pass, debug ? POISON : cacheFreeMark(p), debug);
+        const r = visit(p, pass, debug ? POISON : cacheFreeMark(p, cls), debug);
         if (r) return broken(r, p);
       }
     }
@@ -230,7 +230,7 @@ function forEachFreeObject(pass: u32): Broken {
     for (let slot: u32 = 0; slot < TRANSFER_SLOTS; slot++) {
       let p = load<u32>(parkedSlot(centralList(cls), slot));
       for (let k: u32 = 0; p && k < batch; k++) {
-        const r = visit(p, pass, cacheFreeMark(p), debug);
+        const r = visit(p, pass, cacheFreeMark(p, cls), debug);
         if (r) return broken(r, p);
         p = load<u32>(p);
       }

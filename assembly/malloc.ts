@@ -48,9 +48,9 @@ export function malloc(size: usize): usize {
 // @ts-ignore: decorator
 @inline export function allocBlock(size: usize): usize {
   if (size - 1 < smallLimit) {
-    const list = cacheList(sizeToClass(<u32>size));
+    const cls = sizeToClass(<u32>size), list = cacheList(cls);
     const p = list.head;
-    if (p) return cacheTake(list, p);
+    if (p) return cacheTake(list, p, cls);
   }
   return mallocSlow(size);
 }
@@ -71,7 +71,12 @@ function classOf(size: u32): u32 {
 export function mallocClass(cls: u32): usize {
   const list = cacheList(cls);
   const p = list.head;
-  if (p) return cacheTake(list, p);
+  if (p) return cacheTake(list, p, cls);
+  return mallocFetch(cls);
+}
+
+/** mallocClass with the cache's list of cls empty (also after cacheTakeSlow cut it). */
+export function mallocFetch(cls: u32): usize {
   const q = cacheFetchSlow(cls);
   return q ? q : fail(Status.OUT_OF_MEMORY);
 }
@@ -106,7 +111,7 @@ export function freeChecked(p: usize): u32 {
 // @ts-ignore: decorator
 @inline export function freeBlock(p: usize): u32 {
   const sp = pagemapGetInline(<u32>p);
-  if (sp && isSmallBlock(changetype<Span>(sp), p) && (DEBUG || !looksFree(p))) {
+  if (sp && isSmallBlock(changetype<Span>(sp), p) && (DEBUG || !looksFree(p, changetype<Span>(sp).cls))) {
     cachePush(changetype<Span>(sp).cls, p);
     return Status.OK;
   }
@@ -145,7 +150,7 @@ export function classify(p: usize, s: Span | null): Status {
   if (s.state == SpanState.LARGE) return off ? Status.INTERIOR : Status.OK;
   if (off >= s.carved) return Status.FOREIGN;   // never handed out
   if (<u32>((<u64>off * s.divMagic) >> 32) * s.objSize != off) return Status.INTERIOR;
-  if (DEBUG ? load<u32>(p + s.objSize - 4) == POISON : looksFree(p) && (THREADS || cacheHolds(s.cls, p) || centralHolds(s, p))) {
+  if (DEBUG ? load<u32>(p + s.objSize - 4) == POISON : looksFree(p, s.cls) && (THREADS || cacheHolds(s.cls, p) || centralHolds(s, p))) {
     return Status.DOUBLE_FREE;
   }
   return Status.OK;
@@ -196,7 +201,7 @@ export function realloc(p: usize, size: usize): usize {
   // fast path: a small block to a small size, checked as free() checks it; it stays, or moves
   // to its new class without the slow path's lookup
   const sp = pagemapGetInline(<u32>p), small = changetype<Span>(sp);
-  if (sp && isSmallBlock(small, p) && !looksFree(p)) {
+  if (sp && isSmallBlock(small, p) && !looksFree(p, small.cls)) {
     const objSize = small.objSize;
     if (staysInPlace(size, objSize)) {
       count(headerField(offsetof<HeapHeader>("reallocInPlace")));

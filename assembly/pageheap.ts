@@ -10,7 +10,7 @@
 // whatever lives just below it (typically a block grown by realloc) can keep growing in place.
 import { PAGE_SHIFT, PAGE_SIZE, WASM_PAGE_SHIFT, BIG_RUN, GROWTH_DIVISOR, TOP_GROWTH_DIVISOR, BIG_MEMORY, BIG_MEMORY_DIVISOR, META_CHUNK_PAGES,
   LEAF_BYTES, REGION_SHIFT, OFF_PAGEHEAP, OFF_FREE_LISTS, THREADS } from "./config";
-import { Span, SpanState, SPAN_BYTES, spanPage, spanEnd } from "./span";
+import { Span, SpanState, SPAN_BYTES, spanPage, spanEnd, setLinkLimit } from "./span";
 import { pagemapGet, pagemapSetAll, pagemapSetEnds, pagemapHasLeaf, pagemapAddLeaf, findSpan } from "./pagemap";
 import { heapHeader, HeapHeader, headerField } from "./header";
 import { count } from "./lock";
@@ -78,6 +78,12 @@ if (BIG_RUN != 128) ERROR("the nonempty bitmap has 128 bits: one per list below 
 /** Points this instance at the page heap in the header at `base`. */
 export function pageHeapBind(base: usize): void {
   ph = changetype<PageHeap>(base + OFF_PAGEHEAP);
+  setLinkLimit(ph.end);
+}
+
+/** Brings linkLimit up to the heap's end (another instance may have grown it). */
+export function refreshLinkLimit(): void {
+  setLinkLimit(ph.end);
 }
 
 /** Sets up an empty page heap in the header at `base` (zeroed, and bound: pageHeapBind);
@@ -293,6 +299,7 @@ function addMemory(start: u32, end: u32, zeroed: bool, metaBytes: u32): bool {
   }
   const contiguous = start == ph.end;
   ph.end = end;
+  setLinkLimit(end);
   if (cursor >= end) return true;
   const npages = (end - cursor) >> PAGE_SHIFT;
   const top = changetype<Span>(ph.top);

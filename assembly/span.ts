@@ -1,6 +1,8 @@
 // Span: a run of pages, the unit the page heap hands out and the page map points at.
 // See index.ts for the design.
 import { PAGE_SHIFT } from "./sizeclasses";
+import { DEBUG } from "./config";
+import { POISON } from "./debug";
 
 /** What a span record currently describes. */
 export const enum SpanState {
@@ -80,28 +82,62 @@ export const SPAN_BYTES: u32 = offsetof<Span>();
 // so free(), realloc and malloc_usable_size see from the object itself that it is free, wherever
 // it is, and refuse it (a double free) before any list is touched. A live object's data could
 // look like a mark: the slow path then makes sure the object is really listed (freeSlow).
-// The two marks differ in bit 0 only: one test sees either.
+// The two marks differ in bit 0 only: one test sees either. Each holds the object's class too
+// (bits 24-30), so that a link a write after free pointed at a free object of another class is
+// refused (span.ts, linkLimit): taken, it would hand a small object out for a bigger request.
 const FREE_MARK: u32 = 0xF5EEF5EE;
 
 // @ts-ignore: decorator
-@inline export function spanFreeMark(p: usize): u32 {
-  return <u32>p ^ FREE_MARK;
+@inline export function spanFreeMark(p: usize, cls: u32): u32 {
+  return <u32>p ^ FREE_MARK ^ (cls << 24);
 }
 
 // @ts-ignore: decorator
-@inline export function cacheFreeMark(p: usize): u32 {
-  return <u32>p ^ (FREE_MARK | 1);
+@inline export function cacheFreeMark(p: usize, cls: u32): u32 {
+  return <u32>p ^ (FREE_MARK | 1) ^ (cls << 24);
 }
 
-/** Does small object p carry either free mark? */
+/** What a free object on a cache list holds in its second word: its cache mark, or in the debug
+ *  build the poison it is filled with from there on (debug.ts). */
 // @ts-ignore: decorator
-@inline export function looksFree(p: usize): bool {
-  return ((load<u32>(p, 4) ^ <u32>p) | 1) == (FREE_MARK | 1);
+@inline export function cachedWord(p: usize, cls: u32): u32 {
+  return DEBUG ? POISON : cacheFreeMark(p, cls);
+}
+
+/** What a free object on its span's list holds in its second word (see cachedWord). */
+// @ts-ignore: decorator
+@inline export function spanListWord(p: usize, cls: u32): u32 {
+  return DEBUG ? POISON : spanFreeMark(p, cls);
+}
+
+/** Does small object p of class cls carry either free mark? */
+// @ts-ignore: decorator
+@inline export function looksFree(p: usize, cls: u32): bool {
+  return ((load<u32>(p, 4) ^ <u32>p ^ (cls << 24)) | 1) == (FREE_MARK | 1);
+}
+
+// A free object's first word links it to the next on its list, and a program that writes into a
+// block after freeing it (the commonest heap bug: a freed struct's first field) overwrites that
+// link. Followed, it would hand out a live block a second time, memory outside the heap, or trap.
+// So a link is followed only if it stays inside memory, and an object is taken off a list only if
+// it carries the list's free mark (a live block, or memory the heap does not own, does not): a
+// list that fails either test is cut there, its objects behind the cut leaked (still counted as
+// out of their spans, so every count stays true) and the event counted as a write after free.
+// glibc's safe-linking and mimalloc's encoded free lists guard the same link.
+
+/** Highest address a link may hold: the heap's end less 8, so that its object's two words load.
+ *  Kept up to date by the page heap as memory grows; another instance's growth (threads) leaves
+ *  it low, and a link past it is then looked at again against the heap's end (cacheTakeSlow). */
+export let linkLimit: u32 = 0;
+
+export function setLinkLimit(heapEnd: u32): void {
+  linkLimit = max<u32>(heapEnd, 8) - 8;
 }
 
 /** Is p on the chain of free objects from `head` (linked through their first word), within its
- *  first `bound` links? Bounded: a chain a double free made cyclic cannot keep us here. */
+ *  first `bound` links? Bounded, and a link past memory is not followed: a chain that a double
+ *  free made cyclic, or a write after free broke, cannot keep us here or trap. */
 export function chainHolds(head: u32, bound: u32, p: usize): bool {
-  for (let q = head; q && bound; q = load<u32>(q), bound--) if (q == <u32>p) return true;
+  for (let q = head; q && bound && q <= linkLimit; q = load<u32>(q), bound--) if (q == <u32>p) return true;
   return false;
 }

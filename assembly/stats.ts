@@ -52,8 +52,9 @@ export function writeStats(out: usize): void {
   put(out, F.STAT_REALLOC_IN_PLACE, <f64>h.reallocInPlace);
   put(out, F.STAT_REALLOC_COPIED_BYTES, <f64>h.reallocCopiedBytes);
   put(out, F.STAT_BAD_FREES, <f64>(refusals(Status.FOREIGN) + refusals(Status.INTERIOR) + refusals(Status.FREE_PAGES) +
-    refusals(Status.WRITE_AFTER_FREE) + refusals(Status.CANARY)));
+    refusals(Status.CANARY)));
   put(out, F.STAT_DOUBLE_FREES, <f64>refusals(Status.DOUBLE_FREE));
   put(out, F.STAT_FAILED_ALLOCS, <f64>(refusals(Status.OUT_OF_MEMORY) + refusals(Status.SIZE_OVERFLOW) +
     refusals(Status.BAD_ALIGNMENT) + refusals(Status.INIT_FAILED)));
+  put(out, F.STAT_WRITES_AFTER_FREE, <f64>refusals(Status.WRITE_AFTER_FREE));
 }

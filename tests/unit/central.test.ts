@@ -8,10 +8,10 @@ import { Rng } from "../helpers/rng.js";
 import { PAGE_SIZE } from "../../src/index.js";
 import { CLASS_SIZES, CLASS_SPAN_PAGES, CLASS_HOT_SPAN_PAGES, sizeToClass } from "../../src/sizeclasses.js";
 
-/** The marks a free object carries in its second word (assembly/span.ts): on its span's list
- *  (spanFreeMark) and on a cache list (cacheFreeMark). */
-const spanFreeMark = (p: number): number => (p ^ 0xF5EEF5EE) >>> 0;
-const cacheFreeMark = (p: number): number => (p ^ 0xF5EEF5EF) >>> 0;
+/** The marks a free object of class cls carries in its second word (assembly/span.ts): on its
+ *  span's list (spanFreeMark) and on a cache list (cacheFreeMark). */
+const spanFreeMark = (p: number, cls: number): number => (p ^ 0xF5EEF5EE ^ (cls << 24)) >>> 0;
+const cacheFreeMark = (p: number, cls: number): number => (p ^ 0xF5EEF5EF ^ (cls << 24)) >>> 0;
 
 function shuffle<T>(xs: T[], rng: Rng): T[] {
   for (let i = xs.length - 1; i > 0; i--) {
@@ -55,13 +55,13 @@ describe("central free lists (release build)", () => {
       const page = Math.floor(p / PAGE_SIZE);
       if ([...live].some((q) => Math.floor(q / PAGE_SIZE) === page)) continue;
       live.add(p);
-      h.u32[(p + 4) >> 2] = spanFreeMark(p);
+      h.u32[(p + 4) >> 2] = spanFreeMark(p, sizeToClass(48));
     }
     for (const p of shuffle(blocks.filter((p) => !live.has(p)), rng)) x.free(p);
     const again = Array.from({ length: 6000 }, () => u(x.malloc(48)));
     expect(again.filter((p) => live.has(p))).toEqual([]);
     expect(new Set(again).size).toBe(again.length);
-    for (const p of live) expect(h.u32[(p + 4) >> 2]).toBe(spanFreeMark(p));
+    for (const p of live) expect(h.u32[(p + 4) >> 2]).toBe(spanFreeMark(p, sizeToClass(48)));
     h.check();
   });
 
@@ -72,7 +72,7 @@ describe("central free lists (release build)", () => {
     x.thread_exit();
     for (const p of ps.slice(100, 150)) x.free(p);   // and some in the cache
     const lookalikes = ps.slice(150, 160);
-    lookalikes.forEach((p, i) => { h.u32[(p + 4) >> 2] = i & 1 ? cacheFreeMark(p) : spanFreeMark(p); });
+    lookalikes.forEach((p, i) => { h.u32[(p + 4) >> 2] = i & 1 ? cacheFreeMark(p, sizeToClass(40)) : spanFreeMark(p, sizeToClass(40)); });
     expect(lookalikes.map((p) => u(x.malloc_usable_size(p)))).toEqual(lookalikes.map(() => 48));
     const moved = u(x.realloc(lookalikes[0], 40));   // stays: same class
     expect(moved).toBe(lookalikes[0]);
@@ -92,7 +92,7 @@ describe("central free lists (release build)", () => {
     h.check();
     h.u32[(ps[10] + 4) >> 2] = 12345;
     expect(() => h.check()).toThrow(/FREE_MARK/);
-    h.u32[(ps[10] + 4) >> 2] = cacheFreeMark(ps[10]);
+    h.u32[(ps[10] + 4) >> 2] = cacheFreeMark(ps[10], sizeToClass(64));
     h.check();
   });
 
