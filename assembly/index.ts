@@ -18,8 +18,9 @@
 //   Large blocks     (largeblock.ts) > 64 KiB: page runs; realloc grows/shrinks them in place.
 //
 // Allocation, malloc(n):
-//   1. n <= 64 KiB: class = sizeToClass(n) (shifts, no table); pop the cache's list. Done: this
-//      is the fast path, a leaf (malloc.ts).
+//   1. n <= 64 KiB: class = sizeToClass(n) (shifts, no table); pop the cache's list, if the
+//      object carries the list's free mark and its link stays in memory (else a write after free
+//      broke the list: it is cut, span.ts). Done: this is the fast path, a leaf (malloc.ts).
 //   2. Cache miss: fetch a batch from the class's central list (cacheFetchSlow), a span's
 //      objects in address order (its free list relinked so first, when objects came back to it).
 //   3. Central list empty: a new span of the class's page count (larger, with less tail, once the

@@ -80,9 +80,11 @@ export function cacheRelease(): void {
  *  longer marked free (span.ts). The fast path (malloc.ts) and the slow ones pop through here.
  *  p must carry the cache's free mark and its link stay inside memory (span.ts, linkLimit); else
  *  something wrote to p after it was freed (cacheTakeSlow). The test costs one load from p's
- *  line, which the link's load brings in anyway: measured side by side (11 rounds), bench micro,
- *  churn, LIFO/FIFO and the traces -3% to +2%, within noise (the same test on the next object
- *  instead, an extra line: +2-4%). */
+ *  line, which the link's load brings in anyway, and ~20 instructions with the class in the mark
+ *  (malloc 73 -> 93). Measured with the other tests of span.ts's "writes after free", side by
+ *  side (bench's runner, 15 rounds): micro +14%, LIFO/FIFO +8-9%, churn and mixed +2%, the traces
+ *  +1-4% (bzip2 0.7, sqlite 2.7, gcc 3.0, Lua 3.1, Python 3.6); without the class in the marks
+ *  about half that. The same test on the next object instead, an extra line: +2-4% more. */
 // @ts-ignore: decorator
 @inline export function cacheTake(list: CacheList, p: usize, cls: u32): usize {
   const next = load<u32>(p);
