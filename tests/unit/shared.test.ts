@@ -101,6 +101,31 @@ describe("shared heaps: API", () => {
     a.threadExit();
   });
 
+  it("a write after free into a cached block's link, with another instance growing memory: never a live block twice", () => {
+    const a = sharedHeap(), b = attachHeapSync(a.share());
+    const live = new Map<number, number>();
+    const take = (h: Heap, size: number) => {
+      const p = h.malloc(size);
+      expect(live.has(p), `block ${p} handed out while live`).toBe(false);
+      h.bytes(p, size).fill(live.size & 255);
+      live.set(p, size);
+      return p;
+    };
+    const victim = take(a, 48);
+    const x = a.malloc(48);
+    a.free(x);
+    new DataView(a.memory.buffer).setUint32(x, victim, true);   // the program writes after free
+    for (let i = 0; i < 300; i++) take(b, 4000);   // b grows memory: a's view of its end is stale
+    for (let i = 0; i < 500; i++) take(a, 48);
+    expect(a.stats().writesAfterFree).toBe(1);
+    const sorted = [...live].sort((p, q) => p[0] - q[0]);
+    for (let i = 1; i < sorted.length; i++) expect(sorted[i - 1][0] + sorted[i - 1][1]).toBeLessThanOrEqual(sorted[i][0]);
+    [...live.keys()].forEach((p, i) => (i % 2 ? a : b).free(p));   // across instances
+    b.threadExit();
+    a.threadExit();
+    a.check();
+  });
+
   it("heapBase: rounded up to 8 KiB, memory grown to hold the header, a shared memory passed in", () => {
     const h = sharedHeap({ heapBase: 3 * WASM_PAGE_SIZE + 1 });
     expect(h.base).toBe(3 * WASM_PAGE_SIZE + PAGE_SIZE);
