@@ -36,6 +36,6 @@ export const STAT_BAD_FREES: u32 = 120;
 export const STAT_DOUBLE_FREES: u32 = 128;
 /** allocations that returned 0: memory exhausted or a size that overflows */
 export const STAT_FAILED_ALLOCS: u32 = 136;
-/** freed blocks found written after their free: a free list's link or free mark overwritten (then the list is cut there, the objects behind the cut leaked, never handed out twice), or in the debug build a reused block's poison */
+/** freed blocks found written after their free: a free list's link or free mark overwritten (then the list is cut there: the objects behind the cut are leaked, counted in inUseBytes, never handed out twice), or in the debug build a reused block's poison */
 export const STAT_WRITES_AFTER_FREE: u32 = 144;
 export const STATS_BYTES: u32 = 152;

@@ -25,7 +25,7 @@ export const FIELDS = [
   ["badFrees", "free/realloc/usable_size calls on a pointer the heap did not hand out (foreign, interior, or into free pages)"],
   ["doubleFrees", "frees of a block that was already free (where detected)"],
   ["failedAllocs", "allocations that returned 0: memory exhausted or a size that overflows"],
-  ["writesAfterFree", "freed blocks found written after their free: a free list's link or free mark overwritten (then the list is cut there, the objects behind the cut leaked, never handed out twice), or in the debug build a reused block's poison"],
+  ["writesAfterFree", "freed blocks found written after their free: a free list's link or free mark overwritten (then the list is cut there: the objects behind the cut are leaked, counted in inUseBytes, never handed out twice), or in the debug build a reused block's poison"],
 ];
 
 export function render() {

@@ -37,7 +37,7 @@ export interface HeapStats {
   doubleFrees: number;
   /** allocations that returned 0: memory exhausted or a size that overflows */
   failedAllocs: number;
-  /** freed blocks found written after their free: a free list's link or free mark overwritten (then the list is cut there, the objects behind the cut leaked, never handed out twice), or in the debug build a reused block's poison */
+  /** freed blocks found written after their free: a free list's link or free mark overwritten (then the list is cut there: the objects behind the cut are leaked, counted in inUseBytes, never handed out twice), or in the debug build a reused block's poison */
   writesAfterFree: number;
 }
 export const STATS_FIELDS: readonly (keyof HeapStats)[] = ["heapBytes", "inUseBytes", "requestedBytes", "cacheBytes", "centralBytes", "pageHeapFreeBytes", "metadataBytes", "largeBytes", "smallSpans", "largeSpans", "freeRuns", "memoryGrows", "reallocMoves", "reallocInPlace", "reallocCopiedBytes", "badFrees", "doubleFrees", "failedAllocs", "writesAfterFree"];
