@@ -3,7 +3,7 @@
 // whose objects are all free goes back to the page heap. See index.ts for the design.
 import { OFF_CENTRAL, OFF_REFUSALS, CACHE_LINE, PAGE_SHIFT, CLASS_COUNT, HOT_SPANS, DEBUG, THREADS, Status } from "./config";
 import { count } from "./lock";
-import { poison } from "./debug";
+import { poison, reportWriteAfterFree } from "./debug";
 import { Span, SpanState, spanFreeMark, cacheFreeMark, cachedWord, spanListWord, chainHolds, linkLimit } from "./span";
 import { pageHeapAlloc, pageHeapFree, refreshLinkLimit } from "./pageheap";
 import { pagemapGetInline } from "./pagemap";
@@ -144,7 +144,7 @@ export function centralFetch(cls: u32, want: u32, chain: usize, mayGrow: bool): 
     let n: u32 = 0, p = s.freeList;
     while (p && n < room) {
       if (!spanObject(s, p)) {   // a write after free broke the list: cut it (span.ts)
-        cutFreeList(c, s, n);
+        cutFreeList(c, s, n, p);
         p = 0;
         break;
       }
@@ -186,21 +186,23 @@ export function centralFetch(cls: u32, want: u32, chain: usize, mayGrow: bool): 
   return p - s.start < s.carved && load<u32>(p, 4) == spanListWord(p, s.cls);
 }
 
-/** Ends s's free list, broken by a write after free, after the `taken` objects centralFetch has
- *  taken from it: the objects behind the cut count as out of the span (leaked: never handed out
- *  twice, and the span's counts stay true), and the event is counted. */
-function cutFreeList(c: CentralFreeList, s: Span, taken: u32): void {
+/** Ends s's free list, broken by a write after free (the link to `at`), after the `taken` objects
+ *  centralFetch has taken from it: the objects behind the cut count as out of the span (leaked:
+ *  never handed out twice, and the span's counts stay true), and the event is counted. */
+function cutFreeList(c: CentralFreeList, s: Span, taken: u32, at: u32): void {
   const lost = s.carved / s.objSize - s.allocated - taken;
   s.freeList = 0;
   s.allocated += lost;
   c.objectsOut += lost;
   c.objectsFree -= lost;
-  countBrokenList();
+  brokenList(at, s.cls);
 }
 
-/** Counts a free list found broken by a write after free (span.ts), and so cut. */
-export function countBrokenList(): void {
-  count(heapBase + OFF_REFUSALS + (<usize>Status.WRITE_AFTER_FREE << 3));
+/** Counts a free list of class cls found broken by a write after free (span.ts), and so cut,
+ *  `at` the link it would have followed; the debug build also reports it (env.report). */
+export function brokenList(at: usize, cls: u32): void {
+  if (DEBUG) reportWriteAfterFree(at, cls);
+  else count(heapBase + OFF_REFUSALS + (<usize>Status.WRITE_AFTER_FREE << 3));
 }
 
 /** centralRelease's answer when the chain was broken by a write after free (see span.ts): the
@@ -271,7 +273,7 @@ export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
   store<u32>(chain, broken ? 0 : p);
   if (dropped) count(heapBase + OFF_REFUSALS + (<usize>Status.DOUBLE_FREE << 3), dropped);
   if (!broken) return i;
-  countBrokenList();
+  brokenList(p, cls);
   return BROKEN_CHAIN;
 }
 

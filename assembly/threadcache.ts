@@ -2,7 +2,7 @@
 // has its own). A free list per class, no locks or atomics; list lengths adapt like TCMalloc's
 // max_length slow start, within a byte budget for the whole cache. See index.ts for the design.
 import { GROWTH_FLUSH_MIN_SIZE, FLUSHES_PER_GROWTH, CLASS_COUNT, CACHE_BUDGET, CACHE_STEAL_EVERY, CACHE_MAX_LENGTH, CACHE_MAX_OVERAGES, THREADS, DEBUG } from "./config";
-import { centralFetch, centralRelease, transferPark, transferTake, transferLast, transferDrain, BROKEN_CHAIN, countBrokenList } from "./central";
+import { centralFetch, centralRelease, transferPark, transferTake, transferLast, transferDrain, BROKEN_CHAIN, brokenList } from "./central";
 import { heapHeader } from "./header";
 import { sizeToClass, classToSize, classBatch } from "./sizeclasses";
 import { allocMeta, refreshLinkLimit } from "./pageheap";
@@ -107,7 +107,7 @@ function cacheTakeSlow(list: CacheList, p: usize, cls: u32): usize {
     list.head = next;
     list.room++;
   } else {
-    countBrokenList();
+    brokenList(DEBUG ? (marked ? next : p) : 0, cls);
     cacheCut(list);
     if (!marked) return mallocFetch(cls);
   }
@@ -182,16 +182,16 @@ function cacheCut(list: CacheList): void {
   if (!got) got = flushAndFetchOne(cls, false);   // memory is exhausted
   if (!got) return 0;
   list.room -= got;   // got objects on; one is handed out
-  return cacheTakeFetched(list);
+  return cacheTakeFetched(list, cls);
 }
 
 /** Pops the object a fetch just put at the head of `list` (centralFetch wrote its mark, or it
  *  heads a batch release() checked before parking it): only its link is tested (cacheTake). */
-function cacheTakeFetched(list: CacheList): usize {
+function cacheTakeFetched(list: CacheList, cls: u32): usize {
   const p = list.head, next = load<u32>(p);
   if (next > linkLimit) refreshLinkLimit();   // (threads: another instance may have grown memory)
   if (next > linkLimit) {
-    countBrokenList();
+    brokenList(next, cls);
     cacheCut(list);
   } else {
     list.head = next;

@@ -65,6 +65,7 @@ describe.each(BUILDS)("writes after free (%s build)", (build) => {
       const before = h.stats().writesAfterFree;
       allocateChecked(w, 300, 48);
       expect(h.stats().writesAfterFree, what).toBeGreaterThan(before);
+      if (build === "debug") expect(h.reports.map((r) => r.code), what).toContain("WRITE_AFTER_FREE");
       h.check();
       w.run(2000).verify();
       h.check();
