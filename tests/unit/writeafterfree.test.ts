@@ -42,23 +42,20 @@ describe.each(BUILDS)("writes after free (%s build)", (build) => {
     return out;
   }
 
-  /** The garbage a program might leave in a freed block's first word. */
-  function garbage(h: ReturnType<typeof setup>["h"], w: Workload): [string, number][] {
-    const live = [...w.live.keys()];
-    return [
-      ["a live block of the same size", w.alloc(48)],
-      ["a live block of another size", w.alloc(300)],
-      ["inside a live block", live[3] + 8],
-      ["below the heap", 1234],
-      ["the end of memory", h.memory.buffer.byteLength - 4],
-      ["beyond memory", 0x7FFFFFF0],
-    ];
-  }
+  /** The garbage a program might leave in a freed block's first word, by what it points at. */
+  const GARBAGE: Record<string, (h: ReturnType<typeof setup>["h"], w: Workload) => number> = {
+    "a live block of the same size": (_, w) => w.alloc(48),
+    "a live block of another size": (_, w) => w.alloc(300),
+    "inside a live block": (_, w) => [...w.live.keys()][3] + 8,
+    "below the heap": () => 1234,
+    "the end of memory": (h) => h.memory.buffer.byteLength - 4,
+    "beyond memory": () => 0x7FFFFFF0,
+  };
 
   it("a cached object's link overwritten: malloc never follows it out of the list", () => {
-    for (const [what] of garbage(setup().h, setup().w)) {
+    for (const [what, target] of Object.entries(GARBAGE)) {
       const { h, w, dv } = setup();
-      const value = garbage(h, w).find(([k]) => k === what)![1];
+      const value = target(h, w);
       const a = u(h.malloc(48));
       h.free(a);   // on this instance's cache list of its class
       dv().setUint32(a, value, true);
