@@ -4,7 +4,7 @@
 import { OFF_CENTRAL, OFF_REFUSALS, CACHE_LINE, PAGE_SHIFT, CLASS_COUNT, HOT_SPANS, DEBUG, THREADS, Status } from "./config";
 import { count } from "./lock";
 import { poison, reportWriteAfterFree } from "./debug";
-import { Span, SpanState, spanFreeMark, cacheFreeMark, cachedWord, spanListWord, chainHolds, linkLimit } from "./span";
+import { Span, SpanState, spanFreeMark, cacheFreeMark, cachedWord, spanListWord, debugFreeObject, chainHolds, linkLimit } from "./span";
 import { pageHeapAlloc, pageHeapFree, refreshLinkLimit } from "./pageheap";
 import { pagemapGetInline } from "./pagemap";
 import { heapBase, heapHeader } from "./header";
@@ -183,7 +183,7 @@ export function centralFetch(cls: u32, want: u32, chain: usize, mayGrow: bool): 
  *  own address there)? */
 // @ts-ignore: decorator
 @inline function spanObject(s: Span, p: u32): bool {
-  return p - s.start < s.carved && load<u32>(p, 4) == spanListWord(p, s.cls);
+  return p - s.start < s.carved && load<u32>(p, 4) == spanListWord(p, s.cls) && (!DEBUG || debugFreeObject(s, p));
 }
 
 /** Ends s's free list, broken by a write after free (the link to `at`), after the `taken` objects
@@ -249,6 +249,10 @@ export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
       head = s.freeList;
       out = s.allocated;
       wasFull = !head && carved >= s.limit;
+    }
+    if (DEBUG && !debugFreeObject(s, p)) {
+      broken = true;
+      break;
     }
     if (!out || (!DEBUG && mark == spanFreeMark(p, cls))) {
       dropped++;

@@ -110,6 +110,15 @@ const FREE_MARK: u32 = 0xF5EEF5EE;
   return DEBUG ? POISON : spanFreeMark(p, cls);
 }
 
+/** The debug build's test (it has no marks) that p, below small span s's carved mark, is a free
+ *  object: on an object boundary, with poison in its last word too (a live block's last word
+ *  holds its requested size; a program's data of poison bytes cannot make it look free). */
+// @ts-ignore: decorator
+@inline export function debugFreeObject(s: Span, p: usize): bool {
+  const off = <u32>p - s.start;
+  return <u32>((<u64>off * s.divMagic) >> 32) * s.objSize == off && load<u32>(p + s.objSize - 4) == POISON;
+}
+
 /** Does small object p of class cls carry either free mark? */
 // @ts-ignore: decorator
 @inline export function looksFree(p: usize, cls: u32): bool {

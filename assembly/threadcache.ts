@@ -6,7 +6,7 @@ import { centralFetch, centralRelease, transferPark, transferTake, transferLast,
 import { heapHeader } from "./header";
 import { sizeToClass, classToSize, classBatch } from "./sizeclasses";
 import { allocMeta, refreshLinkLimit } from "./pageheap";
-import { Span, cacheFreeMark, chainHolds, linkLimit } from "./span";
+import { Span, cacheFreeMark, debugFreeObject, chainHolds, linkLimit } from "./span";
 import { pagemapGet } from "./pagemap";
 import { POISON } from "./debug";
 import { lockHeap, unlockHeap } from "./lock";
@@ -121,9 +121,8 @@ function cacheTakeSlow(list: CacheList, p: usize, cls: u32): usize {
 // @ts-ignore: decorator
 @inline function holdsCacheMark(p: usize, cls: u32): bool {
   if (!DEBUG) return load<u32>(p, 4) == cacheFreeMark(p, cls);
-  const s = changetype<Span>(pagemapGet(<u32>p)), off = <u32>p - (s ? s.start : 0);
-  return s != null && off < s.carved && s.cls == cls && <u32>((<u64>off * s.divMagic) >> 32) * s.objSize == off &&
-    load<u32>(p, 4) == POISON;
+  const s = changetype<Span>(pagemapGet(<u32>p));
+  return s != null && <u32>p - s.start < s.carved && s.cls == cls && load<u32>(p, 4) == POISON && debugFreeObject(s, p);
 }
 
 /** Whether cacheCut has cut a list since this was last cleared (cacheOverflowSlow's keep). */

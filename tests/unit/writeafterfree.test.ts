@@ -46,6 +46,13 @@ describe.each(BUILDS)("writes after free (%s build)", (build) => {
   const GARBAGE: Record<string, (h: ReturnType<typeof setup>["h"], w: Workload) => number> = {
     "a live block of the same size": (_, w) => w.alloc(48),
     "a live block of another size": (_, w) => w.alloc(300),
+    // the debug build's free objects are filled with 0xDD: a live one holding those bytes too
+    "a live block of the same size filled with poison bytes": (h, w) => {
+      const p = w.alloc(48);
+      h.bytes(p, 48).fill(0xDD);
+      w.live.set(p, { size: 48, byte: 0xDD });
+      return p;
+    },
     "inside a live block": (_, w) => [...w.live.keys()][3] + 8,
     "below the heap": () => 1234,
     "the end of memory": (h) => h.memory.buffer.byteLength - 4,
