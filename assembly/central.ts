@@ -1,10 +1,10 @@
 // CentralFreeList: the middle tier, one per size class. Keeps the class's spans that still
 // have free objects and moves objects to and from the front-end caches in batches; a span
 // whose objects are all free goes back to the page heap. See index.ts for the design.
-import { OFF_CENTRAL, OFF_REFUSALS, CACHE_LINE, PAGE_SHIFT, CLASS_COUNT, HOT_SPANS, DEBUG, THREADS, Status } from "./config";
-import { count } from "./lock";
+import { OFF_CENTRAL, CACHE_LINE, PAGE_SHIFT, CLASS_COUNT, HOT_SPANS, DEBUG, THREADS, Status } from "./config";
+import { countRefusal } from "./lock";
 import { poison, reportWriteAfterFree } from "./debug";
-import { Span, SpanState, spanFreeMark, cacheFreeMark, cachedWord, spanListWord, debugFreeObject, chainHolds, linkLimit } from "./span";
+import { Span, SpanState, spanFreeMark, cacheFreeMark, debugFreeObject, chainHolds, linkLimit } from "./span";
 import { pageHeapAlloc, pageHeapFree, refreshLinkLimit } from "./pageheap";
 import { pagemapGetInline } from "./pagemap";
 import { heapBase, heapHeader } from "./header";
@@ -179,11 +179,11 @@ export function centralFetch(cls: u32, want: u32, chain: usize, mayGrow: bool): 
 }
 
 /** Can p be on small span s's free list: below its carved mark (so inside memory), marked free
- *  in its span (spanListWord: an address off the objects' boundaries would need the mark of its
- *  own address there)? */
+ *  in its span (an address off the objects' boundaries would need the mark of its own address
+ *  there)? The debug build, which has no marks, asks debugFreeObject. */
 // @ts-ignore: decorator
 @inline function spanObject(s: Span, p: u32): bool {
-  return p - s.start < s.carved && load<u32>(p, 4) == spanListWord(p, s.cls) && (!DEBUG || debugFreeObject(s, p));
+  return DEBUG ? debugFreeObject(s, p) : p - s.start < s.carved && load<u32>(p, 4) == spanFreeMark(p, s.cls);
 }
 
 /** Ends s's free list, broken by a write after free (the link to `at`), after the `taken` objects
@@ -202,7 +202,7 @@ function cutFreeList(c: CentralFreeList, s: Span, taken: u32, at: u32): void {
  *  `at` the link it would have followed; the debug build also reports it (env.report). */
 export function brokenList(at: usize, cls: u32): void {
   if (DEBUG) reportWriteAfterFree(at, cls);
-  else count(heapBase + OFF_REFUSALS + (<usize>Status.WRITE_AFTER_FREE << 3));
+  countRefusal(Status.WRITE_AFTER_FREE);
 }
 
 /** centralRelease's answer when the chain was broken by a write after free (see span.ts): the
@@ -226,10 +226,12 @@ export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
   let broken = false;
   refreshLinkLimit();   // (under the lock: another instance may have grown memory)
   for (; i < n && p; i++) {
-    // a link past memory, or to what is not a cached object (cachedWord; a second copy of one
-    // already back in its span is dropped below), or to no object of this class: a write after free broke the chain, which ends here (span.ts)
+    // a link past memory, or to what is not a cached object (its cache mark; a second copy of
+    // one already back in its span is dropped below), or to no object of this class (the debug
+    // build, which has no marks, asks debugFreeObject below): a write after free broke the
+    // chain, which ends here (span.ts)
     const mark = p <= linkLimit ? load<u32>(p, 4) : 0;
-    if (p > linkLimit || (mark != cachedWord(p, cls) && mark != spanListWord(p, cls))) {
+    if (p > linkLimit || (!DEBUG && mark != cacheFreeMark(p, cls) && mark != spanFreeMark(p, cls))) {
       broken = true;
       break;
     }
@@ -275,7 +277,7 @@ export function centralRelease(cls: u32, n: u32, chain: usize): u32 {
   c.objectsOut -= i - dropped;
   c.objectsFree += freed;
   store<u32>(chain, broken ? 0 : p);
-  if (dropped) count(heapBase + OFF_REFUSALS + (<usize>Status.DOUBLE_FREE << 3), dropped);
+  if (dropped) countRefusal(Status.DOUBLE_FREE, dropped);
   if (!broken) return i;
   brokenList(p, cls);
   return BROKEN_CHAIN;

@@ -6,12 +6,12 @@
 //   p                     p+n          p+n+4                 p+usable-4   p+usable
 //   ├── program's n bytes ┼─ canary ───┼── (slack) ──────────┼─ n (u32) ──┤        live block
 //   ├─ link ┼──────────── POISON bytes ───────────────────────────────────┤        freed small block
-import { Status, OFF_REFUSALS } from "./config";
+import { Status } from "./config";
 import { MAX_SMALL_SIZE } from "./sizeclasses";
 import { Span, SpanState } from "./span";
 import { spanOf } from "./pagemap";
 import { pageHeapFindSpan } from "./pageheap";
-import { HeapHeader, headerField, heapBase } from "./header";
+import { HeapHeader, headerField } from "./header";
 import { count } from "./lock";
 import { allocBlock, freeBlock, fail, classify, blockBytes, reattach, moveBlock, lastError, staysInPlace } from "./malloc";
 import { largeResizeInPlace } from "./largeblock";
@@ -34,11 +34,11 @@ export function setDebugOp(op: DebugOp): void {
   debugOp = op;
 }
 
-/** Reports (and counts) a free list of class cls broken by a write after free, `at` its bad
- *  link (span.ts). The call under way still succeeds: it does not fail as misuse does. */
+/** Reports a free list of class cls broken by a write after free, `at` its bad link (span.ts;
+ *  central.ts brokenList counts it). The call under way still succeeds: it does not fail as
+ *  misuse does. */
 export function reportWriteAfterFree(at: usize, cls: u32): void {
   report(Status.WRITE_AFTER_FREE, at, (<u32>debugOp << 16) | cls);
-  count(heapBase + OFF_REFUSALS + (<usize>Status.WRITE_AFTER_FREE << 3));
 }
 
 /** Reports misuse through env.report(status, ptr, op << 16 | size class) and fails the call. */

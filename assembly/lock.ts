@@ -6,7 +6,7 @@
 // 0 free, 1 held, 2 held with waiters. A contender spins briefly (critical sections are a batch
 // move, well under a microsecond), then sleeps in memory.atomic.wait32 if this instance may
 // block, or keeps spinning if it may not (a browser's main thread: set_blocking(0)).
-import { THREADS, WASM_PAGE_SHIFT } from "./config";
+import { THREADS, WASM_PAGE_SHIFT, OFF_REFUSALS, Status } from "./config";
 import { pageHeapEnd } from "./pageheap";
 import { heapBase } from "./header";
 
@@ -65,6 +65,12 @@ export function pause(addr: usize, value: u32): void {
 function unlockSlow(): void {
   atomic.store<u32>(lockWord(), 0);
   atomic.notify(lockWord(), 1);
+}
+
+/** Adds to the heap header's counter of calls refused (or misuse found) with `status`. */
+// @ts-ignore: decorator
+@inline export function countRefusal(status: Status, by: u64 = 1): void {
+  count(heapBase + OFF_REFUSALS + (<usize>status << 3), by);
 }
 
 /** Adds to a 64-bit event counter in the heap header (atomically under threads). */

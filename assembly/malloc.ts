@@ -1,12 +1,12 @@
 // The C API: malloc, free, realloc, calloc, aligned_alloc, posix_memalign, malloc_usable_size.
 // Fast paths pop and push the front-end cache and are leaves; everything else is *Slow.
 // See index.ts for the design.
-import { PAGE_SIZE, MIN_ALIGN, OFF_REFUSALS, Status, DEBUG, THREADS } from "./config";
+import { PAGE_SIZE, MIN_ALIGN, Status, DEBUG, THREADS } from "./config";
 import { MAX_SMALL_SIZE, CLASS_COUNT, sizeToClass, classToSize } from "./sizeclasses";
 import { Span, SpanState, spanEnd, looksFree } from "./span";
 import { pagemapGet, pagemapGetInline } from "./pagemap";
 import { heapBase, HeapHeader, headerField } from "./header";
-import { count } from "./lock";
+import { count, countRefusal } from "./lock";
 import { cacheList, cacheTake, cachePush, cacheFetchSlow, cacheHolds } from "./threadcache";
 import { centralHolds } from "./central";
 import { largeAlloc, largeAllocForGrowth, largeFree, largeResizeInPlace } from "./largeblock";
@@ -27,7 +27,7 @@ export let lastError: u32 = Status.OK;
 
 export function fail(status: Status): usize {
   lastError = status;
-  if (heapBase) count(heapBase + OFF_REFUSALS + (<usize>status << 3));
+  if (heapBase) countRefusal(status);
   return 0;
 }
 

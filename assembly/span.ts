@@ -1,7 +1,6 @@
 // Span: a run of pages, the unit the page heap hands out and the page map points at.
 // See index.ts for the design.
 import { PAGE_SHIFT } from "./sizeclasses";
-import { DEBUG } from "./config";
 import { POISON } from "./debug";
 
 /** What a span record currently describes. */
@@ -97,26 +96,15 @@ const FREE_MARK: u32 = 0xF5EEF5EE;
   return <u32>p ^ (FREE_MARK | 1) ^ (cls << 24);
 }
 
-/** What a free object on a cache list holds in its second word: its cache mark, or in the debug
- *  build the poison it is filled with from there on (debug.ts). */
-// @ts-ignore: decorator
-@inline export function cachedWord(p: usize, cls: u32): u32 {
-  return DEBUG ? POISON : cacheFreeMark(p, cls);
-}
-
-/** What a free object on its span's list holds in its second word (see cachedWord). */
-// @ts-ignore: decorator
-@inline export function spanListWord(p: usize, cls: u32): u32 {
-  return DEBUG ? POISON : spanFreeMark(p, cls);
-}
-
-/** The debug build's test (it has no marks) that p, below small span s's carved mark, is a free
- *  object: on an object boundary, with poison in its last word too (a live block's last word
- *  holds its requested size; a program's data of poison bytes cannot make it look free). */
+/** The debug build's test (it has no marks) that p is a free object of small span s: below its
+ *  carved mark, on an object boundary, poison in its second word and in its last (a live block's
+ *  last word holds its requested size; a program's data of poison bytes cannot make it look
+ *  free). */
 // @ts-ignore: decorator
 @inline export function debugFreeObject(s: Span, p: usize): bool {
   const off = <u32>p - s.start;
-  return <u32>((<u64>off * s.divMagic) >> 32) * s.objSize == off && load<u32>(p + s.objSize - 4) == POISON;
+  return off < s.carved && <u32>((<u64>off * s.divMagic) >> 32) * s.objSize == off &&
+    load<u32>(p, 4) == POISON && load<u32>(p + s.objSize - 4) == POISON;
 }
 
 /** Does small object p of class cls carry either free mark? */

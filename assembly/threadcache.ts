@@ -8,7 +8,6 @@ import { sizeToClass, classToSize, classBatch } from "./sizeclasses";
 import { allocMeta, refreshLinkLimit } from "./pageheap";
 import { Span, cacheFreeMark, debugFreeObject, chainHolds, linkLimit } from "./span";
 import { pagemapGet } from "./pagemap";
-import { POISON } from "./debug";
 import { lockHeap, unlockHeap } from "./lock";
 import { mallocFetch } from "./malloc";
 
@@ -96,10 +95,11 @@ export function cacheRelease(): void {
   return p;
 }
 
-/** cacheTake of an object that failed its test. A link past linkLimit may be fine after all if
- *  another instance grew memory: then p is taken as usual. Else the list is cut (cacheCut): at
- *  p if p lacks its mark (a broken link led here: p is not a cached object, and is not handed
- *  out; a new object of the class is), else after p. */
+/** cacheTake of an object that failed its test, and the pop after a fetch (cacheFetchSlow),
+ *  which has just put the object there and is a miss anyway. A link past linkLimit may be fine
+ *  after all if another instance grew memory: then p is taken as usual. Else the list is cut
+ *  (cacheCut): at p if p lacks its mark (a broken link led here: p is not a cached object, and
+ *  is not handed out; a new object of the class is), else after p. */
 function cacheTakeSlow(list: CacheList, p: usize, cls: u32): usize {
   refreshLinkLimit();
   const next = load<u32>(p), marked = holdsCacheMark(p, cls);
@@ -107,7 +107,7 @@ function cacheTakeSlow(list: CacheList, p: usize, cls: u32): usize {
     list.head = next;
     list.room++;
   } else {
-    brokenList(DEBUG ? (marked ? next : p) : 0, cls);
+    brokenList(marked ? next : <u32>p, cls);   // the bad link (for the debug build's report)
     cacheCut(list);
     if (!marked) return mallocFetch(cls);
   }
@@ -122,7 +122,7 @@ function cacheTakeSlow(list: CacheList, p: usize, cls: u32): usize {
 @inline function holdsCacheMark(p: usize, cls: u32): bool {
   if (!DEBUG) return load<u32>(p, 4) == cacheFreeMark(p, cls);
   const s = changetype<Span>(pagemapGet(<u32>p));
-  return s != null && <u32>p - s.start < s.carved && s.cls == cls && load<u32>(p, 4) == POISON && debugFreeObject(s, p);
+  return s != null && s.cls == cls && debugFreeObject(s, p);
 }
 
 /** Whether cacheCut has cut a list since this was last cleared (cacheOverflowSlow's keep). */
@@ -181,23 +181,7 @@ function cacheCut(list: CacheList): void {
   if (!got) got = flushAndFetchOne(cls, false);   // memory is exhausted
   if (!got) return 0;
   list.room -= got;   // got objects on; one is handed out
-  return cacheTakeFetched(list, cls);
-}
-
-/** Pops the object a fetch just put at the head of `list` (centralFetch wrote its mark, or it
- *  heads a batch release() checked before parking it): only its link is tested (cacheTake). */
-function cacheTakeFetched(list: CacheList, cls: u32): usize {
-  const p = list.head, next = load<u32>(p);
-  if (next > linkLimit) refreshLinkLimit();   // (threads: another instance may have grown memory)
-  if (next > linkLimit) {
-    brokenList(next, cls);
-    cacheCut(list);
-  } else {
-    list.head = next;
-    list.room++;
-  }
-  if (!DEBUG) store<u32>(p, 0, 4);
-  return p;
+  return cacheTakeSlow(list, list.head, cls);
 }
 
 function flushAndFetchOne(cls: u32, beforeGrowth: bool): u32 {
