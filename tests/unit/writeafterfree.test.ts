@@ -42,6 +42,17 @@ describe.each(BUILDS)("writes after free (%s build)", (build) => {
     return out;
   }
 
+  /** A block of `size` allocated and freed (so on this instance's cache list of its class), then
+   *  written after free: `link` into its first word, and `mark` into its second if given. */
+  function freeThenWrite(h: ReturnType<typeof setup>["h"], size: number, link: number, mark?: number): number {
+    const a = u(h.malloc(size));
+    h.free(a);
+    const dv = new DataView(h.memory.buffer);
+    dv.setUint32(a, link, true);
+    if (mark !== undefined) dv.setUint32(a + 4, mark, true);
+    return a;
+  }
+
   /** The garbage a program might leave in a freed block's first word, by what it points at. */
   const GARBAGE: Record<string, (h: ReturnType<typeof setup>["h"], w: Workload) => number> = {
     "a live block of the same size": (_, w) => w.alloc(48),
@@ -61,11 +72,8 @@ describe.each(BUILDS)("writes after free (%s build)", (build) => {
 
   it("a cached object's link overwritten: malloc never follows it out of the list", () => {
     for (const [what, target] of Object.entries(GARBAGE)) {
-      const { h, w, dv } = setup();
-      const value = target(h, w);
-      const a = u(h.malloc(48));
-      h.free(a);   // on this instance's cache list of its class
-      dv().setUint32(a, value, true);
+      const { h, w } = setup();
+      freeThenWrite(h, 48, target(h, w));
       const before = h.stats().writesAfterFree;
       allocateChecked(w, 300, 48);
       expect(h.stats().writesAfterFree, what).toBeGreaterThan(before);
@@ -77,12 +85,8 @@ describe.each(BUILDS)("writes after free (%s build)", (build) => {
   });
 
   it("a cached object's link and free mark overwritten: the object is not handed out", () => {
-    const { h, w, dv } = setup();
-    const victim = w.alloc(48);
-    const a = u(h.malloc(48));
-    h.free(a);
-    dv().setUint32(a, victim, true);
-    dv().setUint32(a + 4, 0x41414141, true);
+    const { h, w } = setup();
+    freeThenWrite(h, 48, w.alloc(48), 0x41414141);
     allocateChecked(w, 300, 48);
     expect(h.stats().writesAfterFree).toBeGreaterThan(0);
     h.check();
@@ -113,11 +117,8 @@ describe.each(BUILDS)("writes after free (%s build)", (build) => {
   });
 
   it("a broken link met when the cache hands a batch back: the rest of the list is leaked, not followed", () => {
-    const { h, w, dv } = setup();
-    const victim = w.alloc(64);
-    const a = u(h.malloc(64));
-    h.free(a);
-    dv().setUint32(a, victim, true);
+    const { h, w } = setup();
+    freeThenWrite(h, 64, w.alloc(64));
     // enough frees of the class to overflow its list, whose batches go back to the spans
     const more = allocateChecked(w, 3000, 64);
     for (const p of more) w.free(p);
@@ -131,12 +132,10 @@ describe.each(BUILDS)("writes after free (%s build)", (build) => {
   });
 
   it("a link to another cached object's class is refused: objects never change lists", () => {
-    const { h, w, dv } = setup();
+    const { h, w } = setup();
     const other = u(h.malloc(1000));
     h.free(other);   // cached in the 1 KiB class, with its mark
-    const a = u(h.malloc(48));
-    h.free(a);
-    dv().setUint32(a, other, true);
+    freeThenWrite(h, 48, other);
     const got = allocateChecked(w, 300, 48);
     expect(got).not.toContain(other);
     expect(h.stats().writesAfterFree).toBeGreaterThan(0);
