@@ -129,6 +129,9 @@ export const CLASS_COUNT: u32 = 114;
  *  size and the largest colour, below it the colours its pages' slack holds. */
 export const LARGE_COLOURS_BYTES: u32 = 1024;
 export const LARGE_COLOUR_ROOM_FROM: u32 = 131072;
+/** The top class holds sizes above this one: its objects fill their spans' pages exactly (no
+ *  tail for a colour). */
+export const TOP_CLASS_FLOOR: u32 = 63552;
 
 /** REQUIRES 1 <= size <= MAX_SMALL_SIZE. Shifts only: classes above 128 B are 8 per power of
  *  two, 16 from 4096 B. No branch: every formula is computed and one selected (a program's

@@ -178,6 +178,9 @@ export const CLASS_COUNT: u32 = ${CLASS_COUNT};
  *  size and the largest colour, below it the colours its pages' slack holds. */
 export const LARGE_COLOURS_BYTES: u32 = ${LARGE_COLOURS_BYTES};
 export const LARGE_COLOUR_ROOM_FROM: u32 = ${LARGE_COLOUR_ROOM_FROM};
+/** The top class holds sizes above this one: its objects fill their spans' pages exactly (no
+ *  tail for a colour). */
+export const TOP_CLASS_FLOOR: u32 = ${classToSize(CLASS_COUNT - 2)};
 
 /** REQUIRES 1 <= size <= MAX_SMALL_SIZE. Shifts only: classes above 128 B are 8 per power of
  *  two, 16 from ${1 << FINE_SHIFT} B. No branch: every formula is computed and one selected (a program's

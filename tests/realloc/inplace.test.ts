@@ -116,6 +116,29 @@ describe("realloc in place", () => {
     expect(stats().inUseBytes).toBe(0);
   });
 
+  it("a block grown into the top class's sizes goes large: coloured, and grows on in place", () => {
+    // the top class (64 KiB) fills its pages exactly: its objects all start on a page. Buffers
+    // doubled in step must not all land there (every store to them would share one L1 set)
+    const bufs: number[] = [];
+    for (let i = 0; i < 16; i++) { const p = A.malloc(32 * KiB); fill(p, 32 * KiB, i); bufs.push(p); }
+    for (let i = 0; i < 16; i++) bufs[i] = realloc(bufs[i], 64 * KiB, 32 * KiB, i);
+    expect(new Set(bufs.map((p) => p % 4096)).size, "page offsets of 16 doubled buffers").toBeGreaterThanOrEqual(8);
+    for (const p of bufs) expect(A.malloc_usable_size(p)).toBeGreaterThan(64 * KiB);   // large blocks
+    for (let i = 0; i < 16; i++) expect(realloc(bufs[i], 64 * KiB, 32 * KiB, i), "same size again").toBe(bufs[i]);
+    expect(realloc(bufs[0], 63 * KiB, 32 * KiB, 0), "shrinking a little").toBe(bufs[0]);
+    // grows on in place: the newest buffer is the top block
+    const copied = stats().reallocCopiedBytes;
+    expect(realloc(bufs[15], 128 * KiB, 32 * KiB, 15)).toBe(bufs[15]);
+    expect(stats().reallocCopiedBytes).toBe(copied);
+    // a fresh 64 KiB request still takes the top class (its exact size: no page more)
+    const q = A.malloc(64 * KiB);
+    expect(A.malloc_usable_size(q)).toBe(64 * KiB);
+    for (let i = 0; i < 16; i++) { expectFilled(bufs[i], 32 * KiB, i); A.free(bufs[i]); }
+    A.free(q);
+    expect(I.check()).toBe(0);
+    expect(stats().inUseBytes).toBe(0);
+  });
+
   it("one buffer grown 4 KiB at a time to 64 MiB copies <= 5% of what copy-always copies", () => {
     let p = A.malloc(4 * KiB), copyAlways = 0;
     fill(p, 4 * KiB, 7);
