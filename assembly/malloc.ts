@@ -227,15 +227,15 @@ function reallocSlow(p: usize, size: usize): usize {
   const large = s.state != SpanState.SMALL, oldBytes: usize = large ? s.allocated : s.objSize;
   // in place: a small block within its class (data that looked like a free mark sent it here),
   // a large block staying large whose neighbours allow
-  // (a large block keeps more than MAX_SMALL_SIZE bytes: growsPastClasses may have made one of
-  // a size the top class holds)
+  // (a large block resized in place keeps more than the classes' limit, as it may hold a size
+  // of the top class: see growsPastClasses)
   if (large ? size > TOP_CLASS_FLOOR && largeResizeInPlace(s, max<usize>(size, MAX_SMALL_SIZE + 1)) : staysInPlace(size, <u32>oldBytes)) {
     count(headerField(offsetof<HeapHeader>("reallocInPlace")));
     return p;
   }
   if (size <= MAX_SMALL_SIZE && !growsPastClasses(size, oldBytes)) return moveTo(mallocSlow(size), p, oldBytes, size);
   // a block that outgrows the classes, or a large block whose neighbour is in use, goes where it
-  // can keep growing
+  // can keep growing (a block of the top class's sizes with a page more, for its colour)
   const q = largeAllocForGrowth(max<usize>(size, MAX_SMALL_SIZE + 1), oldBytes);
   return q ? moveTo(q, p, oldBytes, size) : fail(Status.OUT_OF_MEMORY);
 }
@@ -297,7 +297,12 @@ function alignedBlock(alignBytes: usize, size: usize): usize {
       if (!(bytes & (<u32>alignBytes - 1))) return mallocClass(cls);
     }
   }
-  const p = largeAlloc(max<usize>(size, MAX_SMALL_SIZE + 1), <u32>alignBytes);
+  // A page run of the pages the block needs, even below the classes' limit (free and realloc
+  // tell blocks by their span, not their size): sized up to that limit, aligned_alloc(4096, 4096)
+  // took 72 KiB (an alignment of 1 KiB or more finds no class: their sizes are skewed off
+  // multiples of 1 KiB); now a page. Such a block starts on its page: no colour, which would
+  // take a page more.
+  const p = largeAlloc(max<usize>(size, 1), <u32>select<usize>(max<usize>(alignBytes, PAGE_SIZE), alignBytes, size <= MAX_SMALL_SIZE));
   return p ? p : fail(Status.OUT_OF_MEMORY);
 }
 

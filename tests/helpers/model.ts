@@ -174,8 +174,9 @@ export class Model extends ModelBase {
           if (q !== 0) this.fail(`realloc(p, 0) returned ${q}, not 0`);
           break;
         }
-        // the block's class is its usable size (a block resized in place keeps its class)
-        const sameClass = !this.heap.debug && blk.usable <= MAX_SMALL_SIZE && n <= MAX_SMALL_SIZE && roundedSize(n) === blk.usable;
+        // the block's class is its usable size (a block resized in place keeps its class); an
+        // aligned block may be a page run of a class's size instead (alignedBlock)
+        const sameClass = !this.heap.debug && blk.align <= 16 && blk.usable <= MAX_SMALL_SIZE && n <= MAX_SMALL_SIZE && roundedSize(n) === blk.usable;
         if (sameClass && q !== blk.ptr) this.fail(`realloc within class ${sizeToClass(n)} moved ${blk.ptr} -> ${q}`);
         const nb = this.adopt(q, n, "realloc", 1, blk.off);
         this.patterns.check(this.mem, nb, 0, Math.min(blk.size, n), `after realloc from ${blk.ptr}`);
@@ -256,9 +257,13 @@ export class Model extends ModelBase {
       if (s.requestedBytes !== -1 && s.requestedBytes !== sh.requested + 16) bad(`requestedBytes ${s.requestedBytes} != Σ requested ${sh.requested + 16}`);
     }
     // at least each block's class, or its whole pages (room for its colour is not counted: a block
-    // resized in place takes pages for its own colour only)
+    // resized in place takes pages for its own colour only); an aligned block no class serves is
+    // its pages, which may be fewer bytes than the class of its size
     let rounded = 0;
-    for (const blk of sh.all()) rounded += blk.size > MAX_SMALL_SIZE ? Math.ceil(blk.size / PAGE_SIZE) * PAGE_SIZE : roundedSize(blk.size);
+    for (const blk of sh.all()) {
+      const pages = Math.ceil(blk.size / PAGE_SIZE) * PAGE_SIZE;
+      rounded += blk.size > MAX_SMALL_SIZE ? pages : blk.align > 16 ? Math.min(pages, roundedSize(blk.size)) : roundedSize(blk.size);
+    }
     if (s.inUseBytes < rounded) bad(`inUseBytes ${s.inUseBytes} < Σ class sizes and pages ${rounded}`);
     if (s.badFrees !== this.expectedBadFrees) bad(`badFrees ${s.badFrees} != ${this.expectedBadFrees}`);
     if (s.doubleFrees !== 0) bad(`doubleFrees ${s.doubleFrees} != 0`);

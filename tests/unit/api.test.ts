@@ -132,6 +132,31 @@ describe.each(BUILDS)("C API (%s build)", (build) => {
     h.check();
   });
 
+  it("aligned_alloc up to a page's alignment costs the pages the block needs, not the classes' limit", () => {
+    // no class serves alignments from 1 KiB (their sizes are skewed off multiples of 1 KiB):
+    // such a block took 72 KiB (9 pages), whatever its size
+    const h = makeHeap(build), x = h.exports, extra = release ? 0 : 64;
+    for (const [align, n, pages] of [[1024, 1024, 1], [1024, 100, 1], [4096, 4096, 1], [8192, 8192, release ? 1 : 2], [4096, 20000, 3], [2048, 60000, 8]]) {
+      const before = h.stats().inUseBytes, ps: number[] = [];
+      for (let i = 0; i < 32; i++) {
+        const p = u(x.aligned_alloc(align, n));
+        expect(p % align, `aligned_alloc(${align}, ${n}) = ${p}`).toBe(0);
+        expect(u(x.malloc_usable_size(p))).toBeGreaterThanOrEqual(n);
+        h.bytes(p, n).fill(i);
+        ps.push(p);
+      }
+      const each = (h.stats().inUseBytes - before) / 32;
+      expect(each, `aligned_alloc(${align}, ${n}): bytes per block`).toBeLessThanOrEqual(pages * PAGE_SIZE + extra);
+      // realloc keeps their contents, within a page run's size and past the classes' limit
+      ps[0] = u(x.realloc(ps[0], n + 1000));
+      ps[1] = u(x.realloc(ps[1], 100_000));
+      ps.forEach((p, i) => expect(h.bytes(p, n).every((b) => b === (i & 255)), `block ${i}`).toBe(true));
+      ps.forEach((p) => expect(x.free_checked(p)).toBe(0));
+      expect(h.stats().inUseBytes).toBe(before);
+    }
+    h.check();
+  });
+
   it("aligned_alloc(16, small sizes) and posix_memalign(16) are 16-byte aligned (was BUG 1)", () => {
     const h = makeHeap(build), x = h.exports;
     for (let i = 0; i < 4; i++) {
