@@ -55,6 +55,8 @@ export interface Cell {
   runMs?: number[];
   /** peers: time vs asmalloc's on this workload, paired by round (pairedRatio); > 1 = slower */
   timeRatio?: number;
+  /** peers: the 95% interval of timeRatio (pairedRatioInterval), when there were rounds enough */
+  timeRatioInterval?: [number, number];
   peakHeapBytes?: number;
   peakLiveBytes?: number;
   /** peakLiveBytes / peakHeapBytes */
@@ -89,6 +91,27 @@ export function pairedRatio(a: number[], b: number[]): number | undefined {
   const n = Math.min(a.length, b.length);
   return n ? median(Array.from({ length: n }, (_, i) => a[i] / b[i])) : undefined;
 }
+
+/** A 95% interval for pairedRatio's median, with no assumption on how run times spread (the
+ *  sign test's: a round's ratio falls on either side of the true median with probability 1/2):
+ *  the k-th smallest and k-th largest of the rounds' ratios, k the largest with
+ *  P(Binomial(n, 1/2) < k) <= 2.5%. None below 6 rounds. A ratio whose interval holds 1 does
+ *  not tell the two allocators apart in that run: this VM's speed moves by more than many of
+ *  the differences the bench looks for. */
+export function pairedRatioInterval(a: number[], b: number[]): [number, number] | undefined {
+  const n = Math.min(a.length, b.length);
+  const r = Array.from({ length: n }, (_, i) => a[i] / b[i]).sort((x, y) => x - y);
+  let k = 0;
+  for (let i = 0, below = 0, choose = 1; i < n; choose = (choose * (n - i)) / (i + 1), i++) {
+    below += choose;   // C(n, 0) + ... + C(n, i): outcomes with at most i ratios on one side
+    if (below / 2 ** n > 0.025) break;
+    k = i + 1;
+  }
+  return k ? [r[k - 1], r[n - k]] : undefined;
+}
+
+/** Does c's time-ratio interval hold 1 (asmalloc and c not told apart)? */
+export const tiedWithAsmalloc = (c: Cell) => !!c.timeRatioInterval && c.timeRatioInterval[0] <= 1 && c.timeRatioInterval[1] >= 1;
 
 /** A cell's time vs asmalloc's cell `base` on the same workload (> 1: slower): paired by round
  *  when the bench computed it (timeRatio), else (results.json of older runs) the two medians'. */
@@ -204,7 +227,11 @@ export async function runBench(o: BenchOptions): Promise<{ results: BenchResults
     const cells = lanes.map((l) => l.cell ?? okCell(l.a, w, l.runs));
     const base = cells.find((c) => c.allocator === "asmalloc" && c.status === "ok");
     for (const c of cells) {
-      if (base && c !== base && c.status === "ok") c.timeRatio = pairedRatio(c.runMs!, base.runMs!);
+      if (base && c !== base && c.status === "ok") {
+        c.timeRatio = pairedRatio(c.runMs!, base.runMs!);
+        const interval = pairedRatioInterval(c.runMs!, base.runMs!);
+        if (interval) c.timeRatioInterval = interval;
+      }
       results.push(c);
     }
   }
@@ -250,6 +277,8 @@ export interface SummaryRow {
   peak: { synthetic?: number; traces?: number };
   /** workloads (of those both completed) where the peer took less time / less peak memory */
   fasterOn: string[];
+  /** of fasterOn, those where its time-ratio interval lies below 1 (not within this run's noise) */
+  clearlyFasterOn: string[];
   smallerOn: string[];
   /** workloads the peer did not complete, with its status */
   failed: { workload: string; status: string }[];
@@ -265,7 +294,7 @@ export function summarize(r: BenchResults): SummaryRow[] {
   for (const a of r.allocators) {
     if (a.name === "asmalloc" || a.skipped) continue;
     const ratios = { time: { synthetic: [] as number[], traces: [] as number[] }, peak: { synthetic: [] as number[], traces: [] as number[] } };
-    const row: SummaryRow = { allocator: a.name, time: {}, peak: {}, fasterOn: [], smallerOn: [], failed: [] };
+    const row: SummaryRow = { allocator: a.name, time: {}, peak: {}, fasterOn: [], clearlyFasterOn: [], smallerOn: [], failed: [] };
     for (const w of r.workloads) {
       const base = cell(w.name, "asmalloc"), c = cell(w.name, a.name);
       if (!c || c.status === "skipped") continue;
@@ -276,6 +305,7 @@ export function summarize(r: BenchResults): SummaryRow[] {
       if (t) {
         ratios.time[kind].push(t);
         if (t < 1) row.fasterOn.push(w.name);
+        if (c.timeRatioInterval && c.timeRatioInterval[1] < 1) row.clearlyFasterOn.push(w.name);
       }
       if (c.peakHeapBytes && base.peakHeapBytes) {
         ratios.peak[kind].push(c.peakHeapBytes / base.peakHeapBytes);
@@ -328,15 +358,15 @@ export function formatTable(r: BenchResults): string {
     const x = (v?: number) => (v === undefined ? "-" : `${v.toFixed(2)}x`);
     const head = ["allocator", "time synthetic", "time traces", "peak synthetic", "peak traces", "faster on", "smaller on", "failed"];
     const lines = summary.map((s) => [s.allocator, x(s.time.synthetic), x(s.time.traces), x(s.peak.synthetic), x(s.peak.traces),
-      String(s.fasterOn.length), String(s.smallerOn.length), s.failed.length ? s.failed.map((f) => `${f.workload} (${f.status})`).join(", ") : "-"]);
+      `${s.fasterOn.length} (${s.clearlyFasterOn.length} clearly)`, String(s.smallerOn.length), s.failed.length ? s.failed.map((f) => `${f.workload} (${f.status})`).join(", ") : "-"]);
     const widths = head.map((h, i) => Math.max(h.length, ...lines.map((l) => l[i].length)) + 2);
-    out.push("", "summary: each peer against asmalloc, geometric means of its time and peak over asmalloc's (>1 = asmalloc faster or smaller); faster/smaller on = workloads where the peer beat asmalloc");
+    out.push("", "summary: each peer against asmalloc, geometric means of its time and peak over asmalloc's (>1 = asmalloc faster or smaller); faster/smaller on = workloads where the peer beat asmalloc (clearly: its time ratio's 95% interval below 1)");
     out.push([head, ...lines].map((l) => l.map((t, i) => (i === 0 ? t.padEnd(widths[i]) : i === 7 ? "  " + t : t.padStart(widths[i]))).join("").trimEnd()).join("\n"));
   }
-  section("ns per allocator call (median; in brackets: time vs asmalloc's, the median over rounds of the two runs' ratio, >1 = slower than asmalloc)",
+  section("ns per allocator call (median; in brackets: time vs asmalloc's, the median over rounds of the two runs' ratio, >1 = slower than asmalloc; ~: its 95% interval holds 1, the two not told apart in this run)",
     (c, b) => {
       const t = timeVsAsmalloc(c, b);
-      return `${c.nsPerOp!.toFixed(1)}${c.allocator !== "asmalloc" && t !== undefined ? ` (${t.toFixed(2)})` : ""}`;
+      return `${c.nsPerOp!.toFixed(1)}${c.allocator !== "asmalloc" && t !== undefined ? ` (${t.toFixed(2)}${tiedWithAsmalloc(c) ? "~" : ""})` : ""}`;
     });
   /** bytes of a cell, and a peer's over asmalloc's in brackets */
   const bytesVs = (c: Cell, b: Cell | undefined, key: "peakHeapBytes" | "touchedBytes") =>

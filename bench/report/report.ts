@@ -7,7 +7,7 @@
 // workload with samples; heapmap = one per entry of results.heapMaps.
 import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { copiedPerFinal, summarize, timeVsAsmalloc, type BenchResults, type Cell } from "../bench.js";
+import { copiedPerFinal, summarize, tiedWithAsmalloc, timeVsAsmalloc, type BenchResults, type Cell } from "../bench.js";
 import type { HeapMapCapture } from "./heapmap.js";
 import type { MicroResults } from "../micro.js";
 
@@ -54,12 +54,12 @@ function summaryTable(r: BenchResults): string {
   const g = (v?: number) => (v === undefined ? `<td class="muted">-</td>` : `<td${ratioBg(v)}>${v.toFixed(2)}×</td>`);
   const list = (ws: string[]) => `<td style="text-align:left">${ws.length ? esc(ws.join(", ")) : `<span class="muted">none</span>`}</td>`;
   const body = rows.map((s) => `<tr><th>${esc(s.allocator)}</th>${g(s.time.synthetic)}${g(s.time.traces)}${g(s.peak.synthetic)}${g(s.peak.traces)}` +
-    `${list(s.fasterOn)}${list(s.smallerOn)}<td style="text-align:left">${s.failed.length ? s.failed.map((f) => `<span class="bad">${esc(f.status.toUpperCase())}</span> ${esc(f.workload)}`).join(", ") : `<span class="muted">none</span>`}</td></tr>`);
-  return `<table id="summary-table"><caption>each peer against asmalloc: geometric means of its time and peak memory over asmalloc's on the workloads both completed (&gt;1, green: asmalloc faster or smaller), the workloads where it beat asmalloc, and those it failed</caption>
+    `${list(s.fasterOn.map((w) => (s.clearlyFasterOn.includes(w) ? w : `${w}~`)))}${list(s.smallerOn)}<td style="text-align:left">${s.failed.length ? s.failed.map((f) => `<span class="bad">${esc(f.status.toUpperCase())}</span> ${esc(f.workload)}`).join(", ") : `<span class="muted">none</span>`}</td></tr>`);
+  return `<table id="summary-table"><caption>each peer against asmalloc: geometric means of its time and peak memory over asmalloc's on the workloads both completed (&gt;1, green: asmalloc faster or smaller), the workloads where it beat asmalloc (~: within this run's noise, its time ratio's 95% interval holding 1), and those it failed</caption>
 <thead><tr><th>allocator</th><th>time, synthetic</th><th>time, traces</th><th>peak, synthetic</th><th>peak, traces</th><th style="text-align:left">faster than asmalloc on</th><th style="text-align:left">smaller than asmalloc on</th><th style="text-align:left">failed</th></tr></thead><tbody>${body.join("")}</tbody></table>`;
 }
 
-function matrixTable(r: BenchResults, value: (c: Cell, base?: Cell) => { text: string; ratio?: number } | null, caption: string, id: string): string {
+function matrixTable(r: BenchResults, value: (c: Cell, base?: Cell) => { text: string; ratio?: number; tied?: boolean } | null, caption: string, id: string): string {
   const names = r.allocators.map((a) => a.name);
   const rows = r.workloads.map((w) => {
     const base = cellOf(r, w.name, "asmalloc");
@@ -68,7 +68,7 @@ function matrixTable(r: BenchResults, value: (c: Cell, base?: Cell) => { text: s
       if (!c || c.status !== "ok") return `<td>${statusText(c)}</td>`;
       const v = value(c, base?.status === "ok" ? base : undefined);
       if (!v) return `<td class="muted">-</td>`;
-      const ratio = v.ratio !== undefined && a !== "asmalloc" ? ` <span class="ratio">${v.ratio.toFixed(2)}×</span>` : "";
+      const ratio = v.ratio !== undefined && a !== "asmalloc" ? ` <span class="ratio">${v.ratio.toFixed(2)}×${v.tied ? "~" : ""}</span>` : "";
       return `<td${a !== "asmalloc" && v.ratio !== undefined ? ratioBg(v.ratio) : ""}>${v.text}${ratio}</td>`;
     });
     return `<tr><th title="${esc(w.description)}">${esc(w.name)}</th>${tds.join("")}</tr>`;
@@ -230,8 +230,8 @@ export function renderReport(r: BenchResults, extra: { threads?: unknown; sqlite
   const summary = summaryTable(r);
   if (summary) s.push(`<h2>Summary</h2>${summary}`);
   s.push(`<h2>Time</h2>`);
-  s.push(matrixTable(r, (c, b) => c.nsPerOp === undefined ? null : { text: c.nsPerOp.toFixed(1), ratio: timeVsAsmalloc(c, b) },
-    "ns per allocator call (median); ratio = time vs asmalloc's, the median over rounds of the two runs' ratio (&gt;1, green: slower than asmalloc)", "ns-table"));
+  s.push(matrixTable(r, (c, b) => c.nsPerOp === undefined ? null : { text: c.nsPerOp.toFixed(1), ratio: timeVsAsmalloc(c, b), tied: tiedWithAsmalloc(c) },
+    "ns per allocator call (median); ratio = time vs asmalloc's, the median over rounds of the two runs' ratio (&gt;1, green: slower than asmalloc); ~: its 95% interval holds 1, the two not told apart in this run", "ns-table"));
   const synth = r.workloads.filter((w) => !w.trace).map((w) => w.name), traces = r.workloads.filter((w) => w.trace).map((w) => w.name);
   s.push(barChart(r, synth, "ns per call: synthetic workloads"));
   s.push(barChart(r, traces, "ns per call: real traces"));

@@ -3,7 +3,7 @@
 // completed; the workloads where the peer beat asmalloc; and the ones it failed.
 import { describe, it, expect } from "vitest";
 // @ts-ignore: built by scripts/build.mjs
-import { summarize, formatTable, pairedRatio } from "../../dist/bench/bench.js";
+import { summarize, formatTable, pairedRatio, pairedRatioInterval } from "../../dist/bench/bench.js";
 
 function results() {
   const wl = (name: string, trace = false) => ({ name, description: name, ops: 1, heapBase: 0, realloc: false,
@@ -67,6 +67,28 @@ describe("bench summary", () => {
     const lines = text.split("\n");
     const at = lines.findIndex((l) => l.startsWith("summary:"));
     expect(at).toBeGreaterThanOrEqual(0);
-    expect(lines[at + 2]).toMatch(/^peer\s+1\.00x\s+3\.00x\s+2\.00x\s+0\.50x\s+1\s+1\s+c \(oom\)$/);
+    expect(lines[at + 2]).toMatch(/^peer\s+1\.00x\s+3\.00x\s+2\.00x\s+0\.50x\s+1 \(0 clearly\)\s+1\s+c \(oom\)$/);
+  });
+
+  it("a time ratio's 95% interval: the sign test's order statistics; ~ marks a ratio it does not tell from 1", () => {
+    // 9 rounds: the 2nd smallest and 2nd largest ratio (P(Binomial(9, 1/2) <= 1) = 10/512 <= 2.5%)
+    const base = [10, 10, 10, 10, 10, 10, 10, 10, 10];
+    expect(pairedRatioInterval([9, 11, 10.5, 9.5, 12, 8, 10.2, 9.8, 10.1], base)).toEqual([0.9, 1.1]);
+    // 6 rounds: the extremes (1/64 <= 2.5%); 5: none (1/32 > 2.5%)
+    expect(pairedRatioInterval([1, 2, 3, 4, 5, 6], [1, 1, 1, 1, 1, 1])).toEqual([1, 6]);
+    expect(pairedRatioInterval([1, 2, 3, 4, 5], [1, 1, 1, 1, 1])).toBeUndefined();
+    // 20 rounds: k = 6 (P(X <= 5) = 2.1%, P(X <= 6) = 5.8%)
+    const twenty = Array.from({ length: 20 }, (_, i) => 100 + i);
+    expect(pairedRatioInterval(twenty, twenty.map(() => 100))).toEqual([1.05, 1.14]);
+    // the table marks a tie, the summary counts only clear wins
+    const r = results();
+    Object.assign(r.results[1], { timeRatio: 1.02, timeRatioInterval: [0.97, 1.08] });   // a: a tie
+    Object.assign(r.results[3], { timeRatio: 0.5, timeRatioInterval: [0.45, 0.55] });    // b: peer clearly faster
+    expect(formatTable(r)).toMatch(/\na +10\.0 +20\.0 \(1\.02~\)/);
+    expect(formatTable(r)).toMatch(/\nb +10\.0 +5\.0 \(0\.50\)/);
+    expect(summarize(r)[0].clearlyFasterOn).toEqual(["b"]);
+    Object.assign(r.results[3], { timeRatioInterval: [0.45, 1.01] });
+    expect(summarize(r)[0].fasterOn).toEqual(["b"]);
+    expect(summarize(r)[0].clearlyFasterOn).toEqual([]);
   });
 });
