@@ -110,8 +110,9 @@ export function pairedRatioInterval(a: number[], b: number[]): [number, number] 
   return k ? [r[k - 1], r[n - k]] : undefined;
 }
 
-/** Does c's time-ratio interval hold 1 (asmalloc and c not told apart)? */
-export const tiedWithAsmalloc = (c: Cell) => !!c.timeRatioInterval && c.timeRatioInterval[0] <= 1 && c.timeRatioInterval[1] >= 1;
+/** Does this run leave c's time ratio undecided: its interval holds 1, or there were too few
+ *  rounds for one (asmalloc and c not told apart)? */
+export const tiedWithAsmalloc = (c: Cell) => !c.timeRatioInterval || (c.timeRatioInterval[0] <= 1 && c.timeRatioInterval[1] >= 1);
 
 /** A cell's time vs asmalloc's cell `base` on the same workload (> 1: slower): paired by round
  *  when the bench computed it (timeRatio), else (results.json of older runs) the two medians'. */
@@ -363,7 +364,7 @@ export function formatTable(r: BenchResults): string {
     out.push("", "summary: each peer against asmalloc, geometric means of its time and peak over asmalloc's (>1 = asmalloc faster or smaller); faster/smaller on = workloads where the peer beat asmalloc (clearly: its time ratio's 95% interval below 1)");
     out.push([head, ...lines].map((l) => l.map((t, i) => (i === 0 ? t.padEnd(widths[i]) : i === 7 ? "  " + t : t.padStart(widths[i]))).join("").trimEnd()).join("\n"));
   }
-  section("ns per allocator call (median; in brackets: time vs asmalloc's, the median over rounds of the two runs' ratio, >1 = slower than asmalloc; ~: its 95% interval holds 1, the two not told apart in this run)",
+  section("ns per allocator call (median; in brackets: time vs asmalloc's, the median over rounds of the two runs' ratio, >1 = slower than asmalloc; ~: its 95% interval holds 1, or too few rounds for one: the two not told apart in this run)",
     (c, b) => {
       const t = timeVsAsmalloc(c, b);
       return `${c.nsPerOp!.toFixed(1)}${c.allocator !== "asmalloc" && t !== undefined ? ` (${t.toFixed(2)}${tiedWithAsmalloc(c) ? "~" : ""})` : ""}`;

@@ -20,7 +20,8 @@ commands:
     --no-traces         skip the bundled traces in bench/traces/
     --out DIR           where results.json goes (default: bench/out)
     --quick             about 1/5 of the work, 3 runs (for tests; under a minute)
-    --runs N            timed runs per cell, median reported (default 5; one warm-up run first)
+    --runs N            timed runs per cell, median reported (default 7, 3 with --quick; one warm-up run first;
+                        6 or more give each time ratio a 95% interval)
   micro [--out DIR]     tinybench: a JS malloc+free pair through the host library and
                         through asmalloc's exports vs a no-op Wasm call pair vs
                         @thi.ng/malloc's MemPool (--out: also DIR/micro.json, which the
@@ -66,7 +67,7 @@ async function bench(argv: string[]): Promise<number> {
   const known: readonly string[] = [...ALLOCATORS, ...EXTRA_ALLOCATORS];
   for (const a of allocators) if (!known.includes(a)) throw new UsageError(`unknown allocator ${a} (choose from ${known.join(",")})`);
   const quick = flags.has("--quick");
-  let runs = quick ? 3 : 5;
+  let runs = quick ? 3 : 7;   // 7: rounds enough for a time ratio's 95% interval (bench.ts pairedRatioInterval)
   if (flags.has("--runs")) {
     const v = flags.get("--runs")!.at(-1)!;
     runs = Number(v);

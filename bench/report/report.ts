@@ -231,7 +231,7 @@ export function renderReport(r: BenchResults, extra: { threads?: unknown; sqlite
   if (summary) s.push(`<h2>Summary</h2>${summary}`);
   s.push(`<h2>Time</h2>`);
   s.push(matrixTable(r, (c, b) => c.nsPerOp === undefined ? null : { text: c.nsPerOp.toFixed(1), ratio: timeVsAsmalloc(c, b), tied: tiedWithAsmalloc(c) },
-    "ns per allocator call (median); ratio = time vs asmalloc's, the median over rounds of the two runs' ratio (&gt;1, green: slower than asmalloc); ~: its 95% interval holds 1, the two not told apart in this run", "ns-table"));
+    "ns per allocator call (median); ratio = time vs asmalloc's, the median over rounds of the two runs' ratio (&gt;1, green: slower than asmalloc); ~: its 95% interval holds 1, or too few rounds for one: the two not told apart in this run", "ns-table"));
   const synth = r.workloads.filter((w) => !w.trace).map((w) => w.name), traces = r.workloads.filter((w) => w.trace).map((w) => w.name);
   s.push(barChart(r, synth, "ns per call: synthetic workloads"));
   s.push(barChart(r, traces, "ns per call: real traces"));
