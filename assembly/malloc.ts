@@ -300,9 +300,10 @@ function alignedBlock(alignBytes: usize, size: usize): usize {
   // A page run of the pages the block needs, even below the classes' limit (free and realloc
   // tell blocks by their span, not their size): sized up to that limit, aligned_alloc(4096, 4096)
   // took 72 KiB (an alignment of 1 KiB or more finds no class: their sizes are skewed off
-  // multiples of 1 KiB); now a page. Such a block starts on its page: no colour, which would
-  // take a page more.
-  const p = largeAlloc(max<usize>(size, 1), <u32>select<usize>(max<usize>(alignBytes, PAGE_SIZE), alignBytes, size <= MAX_SMALL_SIZE));
+  // multiples of 1 KiB); now a page. Below the limit the block starts on its page (asked aligned
+  // to a page at least): a colour would take a page more.
+  const runAlign = size <= MAX_SMALL_SIZE ? max<usize>(alignBytes, PAGE_SIZE) : alignBytes;
+  const p = largeAlloc(max<usize>(size, 1), <u32>runAlign);
   return p ? p : fail(Status.OUT_OF_MEMORY);
 }
 
