@@ -11,7 +11,7 @@
 import { PAGE_SHIFT, PAGE_SIZE, WASM_PAGE_SHIFT, BIG_RUN, GROWTH_DIVISOR, TOP_GROWTH_DIVISOR, BIG_MEMORY, BIG_MEMORY_DIVISOR, META_CHUNK_PAGES,
   LEAF_BYTES, REGION_SHIFT, OFF_PAGEHEAP, OFF_FREE_LISTS, THREADS } from "./config";
 import { Span, SpanState, SPAN_BYTES, spanPage, spanEnd, setLinkLimit } from "./span";
-import { pagemapGet, pagemapSetAll, pagemapSetEnds, pagemapHasLeaf, pagemapAddLeaf, findSpan } from "./pagemap";
+import { pagemapGet, pagemapSetAll, pagemapSetEnds, pagemapHasLeaf, pagemapAddLeaf, pagemapMoveLeaves, findSpan } from "./pagemap";
 import { heapHeader, HeapHeader, headerField } from "./header";
 import { count } from "./lock";
 
@@ -35,6 +35,9 @@ import { count } from "./lock";
   /** bit n set: list n (1 <= n < BIG_RUN) holds a run, so findRun takes a bit scan, not a walk
    *  of up to 127 list heads per span made (bench Lua trace: 2466 spans a replay) */
   nonempty0: u32; nonempty1: u32; nonempty2: u32; nonempty3: u32;
+  /** bytes at the heap's end, [end - tail, end), holding page-map leaves and nothing else (the
+   *  top run ends below them: heapTop); they move to the new end whenever memory grows (addMemory) */
+  tail: u32;
 }
 
 let ph: PageHeap = changetype<PageHeap>(0);
@@ -70,6 +73,12 @@ if (BIG_RUN != 128) ERROR("the nonempty bitmap has 128 bits: one per list below 
 @inline function listHead(n: u32): usize {
   return changetype<usize>(ph) - OFF_PAGEHEAP + OFF_FREE_LISTS + (min<u32>(n, BIG_RUN) << 2);
 }
+/** Where the page heap's pages end: the heap's end but for the leaves kept there (ph.tail). */
+// @ts-ignore: decorator
+@inline function heapTop(): u32 {
+  return ph.end - ph.tail;
+}
+
 // @ts-ignore: decorator
 @inline function bytesToPages(bytes: u32): u32 {
   return (bytes + PAGE_SIZE - 1) >> PAGE_SHIFT;
@@ -92,7 +101,7 @@ export function pageHeapInit(base: usize, memEnd: u32, zeroed: bool): bool {
   ph.start = <u32>base + PAGE_SIZE;
   ph.end = ph.start;
   // memory already above the header is ours; too little of it to hold metadata is left unused
-  if (memEnd >= ph.end + ((META_CHUNK_PAGES + 1) << PAGE_SHIFT)) return addMemory(ph.end, memEnd, zeroed, 0);
+  if (memEnd >= ph.end + ((META_CHUNK_PAGES + 1) << PAGE_SHIFT)) return addMemory(ph.end, memEnd, zeroed, 0, false);
   return true;
 }
 
@@ -182,7 +191,7 @@ function pushFree(s: Span): void {
   pagemapSetEnds(s);
   ph.freePages += s.npages;
   ph.freeRuns++;
-  if (spanEnd(s) == ph.end) {   // the top run
+  if (spanEnd(s) == heapTop()) {   // the top run
     ph.top = changetype<u32>(s);
     return;
   }
@@ -258,7 +267,7 @@ function growHeap(npages: u32, metaBytes: u32, divisor: u32): bool {
   if (ph.metaEnd - ph.metaCursor < metaNeed && !metaFromFree(metaNeed, false) && releaseSpares()) metaFromFree(metaNeed, false);
   const top = changetype<Span>(ph.top);
   const have: u32 = memoryEnd() == ph.end && top ? top.npages : 0;
-  const wantBytes = (<u64>(npages - min<u32>(have, npages)) << PAGE_SHIFT) + metaNeed +
+  const wantBytes = (<u64>(npages - min<u32>(have, npages)) << PAGE_SHIFT) + metaNeed + ph.tail +
     (<u64>npages << PAGE_SHIFT >> REGION_SHIFT) * LEAF_BYTES + (META_CHUNK_PAGES << PAGE_SHIFT);
   if (memoryEnd() >= BIG_MEMORY) divisor = min<u32>(divisor, BIG_MEMORY_DIVISOR);
   const stepBytes = max<u64>(wantBytes, <u64>((ph.end - ph.start) / divisor));
@@ -266,7 +275,7 @@ function growHeap(npages: u32, metaBytes: u32, divisor: u32): bool {
   if (old < 0 && stepBytes > wantBytes) old = memory.grow(wasmPages(wantBytes));
   if (old < 0) return false;
   count(headerField(offsetof<HeapHeader>("memoryGrows")));
-  return addMemory(<u32>old << WASM_PAGE_SHIFT, memoryEnd(), true, metaBytes);
+  return addMemory(<u32>old << WASM_PAGE_SHIFT, memoryEnd(), true, metaBytes, !THREADS);
 }
 
 // @ts-ignore: decorator
@@ -276,32 +285,62 @@ function growHeap(npages: u32, metaBytes: u32, divisor: u32): bool {
 
 /** Takes [start, end) into the heap: a page-map leaf for every 8 MiB region it touches and at
  *  least `metaBytes` in the metadata arena (both cut from its bottom if the arena is short),
- *  then its pages as free, merged into the top run when contiguous with it. */
-function addMemory(start: u32, end: u32, zeroed: bool, metaBytes: u32): bool {
+ *  then its pages as free, merged into the top run when contiguous with it. `atEnd` (memory.grow
+ *  just added it; single-threaded build): leaves the arena cannot hold go at its end instead,
+ *  with those already there (ph.tail), so that nothing lies between the heap's pages and the
+ *  new ones and a block growing at the top grows on in place. (Cut from the bottom, the three
+ *  leaves a buffer doubling from 32 to 64 MiB needed, with no free hole below it, went right
+ *  after it: it moved, 32 MB.) Leaves can move where span records cannot: only the root points
+ *  at a leaf, and no other thread reads the map meanwhile. */
+function addMemory(start: u32, end: u32, zeroed: bool, metaBytes: u32, atEnd: bool): bool {
   let leaves: u32 = 0;
   for (let r = start >> REGION_SHIFT; r <= (end - 1) >> REGION_SHIFT; r++) {
     if (!pagemapHasLeaf(r << REGION_SHIFT)) leaves++;
   }
   // the record of a new top run, and the records pageHeapAlloc reserved before it grew memory:
   // a split of the new top run must not find the arena empty and refill it from that very run
-  const need = metaBytes + leaves * LEAF_BYTES + (1 + SPLIT_RECORDS) * SPAN_BYTES;
-  let cursor = start;
+  const records = metaBytes + (1 + SPLIT_RECORDS) * SPAN_BYTES;
+  const room = ph.metaEnd - ph.metaCursor, contiguous = start == ph.end;
+  let cursor = start, limit = end, leafAt: u32 = 0;
+  if (ph.tail) {
+    const tail = (ph.tail + leaves * LEAF_BYTES + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+    if (contiguous && end - start > tail) {   // the leaves move to the new end, their pages are free
+      limit = end - tail;
+      cursor = start - ph.tail;
+      pagemapMoveLeaves(cursor, ph.tail, limit);
+      memory.fill(cursor, 0, ph.tail);
+      leafAt = limit + ph.tail;
+      heapHeader().metadataBytes += tail - ph.tail;
+      ph.tail = tail;
+    } else ph.tail = 0;   // memory someone else grew follows them: they stay, as any metadata
+  } else if (atEnd && contiguous && leaves && room < records + leaves * LEAF_BYTES && room >= records &&
+             end - start > leaves * LEAF_BYTES + PAGE_SIZE) {
+    const tail = (leaves * LEAF_BYTES + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+    limit = end - tail;
+    leafAt = limit;
+    heapHeader().metadataBytes += tail;
+    ph.tail = tail;
+  }
+  const need = records + (leafAt ? 0 : leaves * LEAF_BYTES);
   if (ph.metaEnd - ph.metaCursor < need) {
     const chunk = metaChunkPages(need) << PAGE_SHIFT;
-    if (end - start < chunk) return false;
-    ph.metaCursor = start;
-    ph.metaEnd = start + chunk;
+    if (limit - cursor < chunk) return false;
+    ph.metaCursor = cursor;
+    ph.metaEnd = cursor + chunk;
     cursor += chunk;
     heapHeader().metadataBytes += chunk;
   }
   for (let r = start >> REGION_SHIFT; r <= (end - 1) >> REGION_SHIFT; r++) {
-    if (!pagemapHasLeaf(r << REGION_SHIFT)) pagemapAddLeaf(r << REGION_SHIFT, bumpMeta(LEAF_BYTES));
+    if (pagemapHasLeaf(r << REGION_SHIFT)) continue;
+    if (leafAt) {   // (new memory: zero already)
+      pagemapAddLeaf(r << REGION_SHIFT, leafAt);
+      leafAt += LEAF_BYTES;
+    } else pagemapAddLeaf(r << REGION_SHIFT, bumpMeta(LEAF_BYTES));
   }
-  const contiguous = start == ph.end;
   ph.end = end;
   setLinkLimit(end);
-  if (cursor >= end) return true;
-  const npages = (end - cursor) >> PAGE_SHIFT;
+  if (cursor >= limit) return true;
+  const npages = (limit - cursor) >> PAGE_SHIFT;
   const top = changetype<Span>(ph.top);
   if (contiguous && top && spanEnd(top) == cursor) {   // extend the top run
     ph.freePages += npages;
@@ -310,7 +349,7 @@ function addMemory(start: u32, end: u32, zeroed: bool, metaBytes: u32): bool {
     pagemapSetEnds(top);
     return true;
   }
-  if (top) {   // the old top run no longer ends at `end`: file it on its list
+  if (top) {   // the old top run no longer ends at the top: file it on its list
     unlinkFree(top);
     pushFree(top);
   }
@@ -475,7 +514,7 @@ export function pageHeapFree(s: Span): void {
     }
   }
   const end = spanEnd(s);
-  if (end < ph.end) {
+  if (end < heapTop()) {
     const after = pagemapGet(end);
     if (after) {
       const right = changetype<Span>(after);
@@ -499,12 +538,12 @@ export function pageHeapExtend(s: Span, npages: u32): bool {
   // one here could put metadata right where s is about to grow
   const top = changetype<Span>(ph.top);
   const topAfter: u32 = top && top.start == end ? top.npages : 0;
-  if ((end == ph.end || topAfter) && topAfter < extra) {
+  if ((end == heapTop() || topAfter) && topAfter < extra) {
     // growing memory under s beats copying it, unless a free run could take it: then the heap
     // should not grow (dlmalloc grows its top; sqlite's growing buffer peaked 1.3x higher here)
     if (memoryEnd() != ph.end || findRun(npages) || findSpare(npages, false) || !growHeap(extra, 0, TOP_GROWTH_DIVISOR)) return false;
   }
-  if (end >= ph.end) return false;
+  if (end >= heapTop()) return false;
   const after = pagemapGet(end);
   if (!after) return false;
   let right = changetype<Span>(after);
@@ -553,7 +592,7 @@ export function pageHeapEnd(): u32 { return ph.end; }
 export function pageHeapCheckLists(runsSeen: u32, pagesSeen: u32): usize {
   if (runsSeen != ph.freeRuns || pagesSeen != ph.freePages) return 1;
   const top = changetype<Span>(ph.top);
-  if (top && (top.state != SpanState.FREE || spanEnd(top) != ph.end)) return changetype<usize>(top);
+  if (top && (top.state != SpanState.FREE || spanEnd(top) != heapTop())) return changetype<usize>(top);
   let listed: u32 = 0;
   if (load<u32>(nonemptyWord(0)) & 1) return 1;   // no list 0
   for (let n: u32 = 1; n <= BIG_RUN; n++) {

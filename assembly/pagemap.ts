@@ -7,7 +7,7 @@
 // coalescing read). Other entries may be stale, so a lookup is trusted only if the record is
 // live and its range contains the address (see spanOf); findSpan also finds the span of an
 // address inside a large block or free run.
-import { PAGE_SHIFT, LEAF_BITS, REGION_SHIFT } from "./config";
+import { PAGE_SHIFT, LEAF_BITS, REGION_SHIFT, ROOT_ENTRIES } from "./config";
 import { Span, SpanState, spanPage, spanEnd } from "./span";
 
 /** Address of the root array; 0 until init, which makes every lookup miss. */
@@ -75,6 +75,16 @@ export function pagemapSetEnds(s: Span): void {
 
 export function pagemapHasLeaf(addr: u32): bool {
   return leafOf(addr) != 0;
+}
+
+/** Moves the leaves in [from, from + bytes) to `to` (not overlapping): copies them and points the
+ *  root at the copies. Single-threaded build only: free() reads the map without a lock. */
+export function pagemapMoveLeaves(from: u32, bytes: u32, to: u32): void {
+  memory.copy(to, from, bytes);
+  for (let r: u32 = 0; r < ROOT_ENTRIES; r++) {
+    const at = pagemapRoot + (r << 2), leaf = load<u32>(at);
+    if (leaf - from < bytes) store<u32>(at, leaf - from + to);
+  }
 }
 
 /** Installs a zeroed 4 KiB leaf for addr's region. */

@@ -56,7 +56,7 @@ describe("release build (build/asmalloc.wasm)", () => {
   it("exports the documented ABI", () => {
     expect(exportsOf("asmalloc.wasm")).toEqual(API);
   });
-  it("is at most 10 KiB", () => {
+  it("is at most 10.5 KiB", () => {
     // 8 KiB until 2026-11-22: it was full (8181 B) when freeing a large block without the slow
     // path's walk (+32 B) made the bzip2 trace 4% faster. 8.5 KiB until later that day: it was
     // full (8682 B, with large-block colours and the free-list bitmap) when large blocks began
@@ -65,8 +65,10 @@ describe("release build (build/asmalloc.wasm)", () => {
     // allocated then freed in turn ran 10-20% faster, the bench traces 0-8%. 9 KiB until the
     // same day's free marks (9307 B), which refuse a double free however late it comes. 9.5 KiB
     // until free-list links were checked before they are followed (10009 B): a write after free
-    // into a freed block's first words no longer makes malloc hand out a live block
-    expect(statSync(root + "build/asmalloc.wasm").size).toBeLessThanOrEqual(10240);
+    // into a freed block's first words no longer makes malloc hand out a live block. 10 KiB
+    // until page-map leaves could go at the heap's end (10370 B): a buffer doubling at the heap
+    // top no longer moves when a growth of memory needs leaves and no hole lies below it
+    expect(statSync(root + "build/asmalloc.wasm").size).toBeLessThanOrEqual(10752);
   });
   it("keeps the fast paths short (golden instruction counts)", () => {
     const wat = readFileSync(root + "build/asmalloc.wat", "utf8");

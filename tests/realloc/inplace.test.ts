@@ -174,6 +174,44 @@ describe("realloc in place", () => {
     expect(I.check()).toBe(0);
   });
 
+  it("a buffer doubling at the top to 64 MiB never moves, whatever page-map leaves its memory needs", () => {
+    // growing 32 -> 64 MiB needs three new leaves at once, and nothing below the buffer is free
+    // to hold them: cut from the new memory's bottom they went right after the buffer, which
+    // then moved (32 MB copied, memory 96 MiB for 64). A heap of its own, the inspector bound
+    // only after the growth (binding takes metadata, which changes where the leaves can go).
+    memory = new WebAssembly.Memory({ initial: 1, maximum: 16384 });
+    A = new WebAssembly.Instance(allocModule, { env: { memory } }).exports;
+    expect(A.init(65536)).toBe(1);
+    let p = A.malloc(16), movedAt = 0;
+    fill(p, 16, 9);
+    for (let n = 32; n <= 64 * MiB; n *= 2) {
+      const q = A.realloc(p, n);
+      expect(q).not.toBe(0);
+      if (q !== p && n > MiB) movedAt ||= n;
+      p = q;
+    }
+    expect(movedAt, "moved after 1 MiB").toBe(0);
+    expect(memory.buffer.byteLength).toBeLessThan(66 * MiB);
+    I = new WebAssembly.Instance(inspectModule, { env: { memory } }).exports;
+    expect(I.bind(65536)).toBe(1);
+    expect(stats().reallocCopiedBytes).toBeLessThan(MiB);
+    expectFilled(p, 16, 9);
+    expect(I.check()).toBe(0);
+    // the leaves kept at the heap's end move on as memory grows again: blocks after the buffer,
+    // then everything freed, the heap whole and reusable
+    const more: number[] = [];
+    for (let i = 0; i < 6; i++) { const b = A.malloc(12 * MiB); expect(b).not.toBe(0); fill(b, 4096, i); more.push(b); }
+    expect(I.check()).toBe(0);
+    more.forEach((b, i) => { expectFilled(b, 4096, i); A.free(b); });
+    A.free(p);
+    expect(I.check()).toBe(0);
+    expect(stats().inUseBytes).toBe(0);
+    const again = A.malloc(100 * MiB);
+    expect(again).not.toBe(0);
+    fill(again, 4096, 3);
+    expect(I.check()).toBe(0);
+  });
+
   it("byte-by-byte growth of many buffers copies O(final size)", () => {
     const bufs: number[] = [], sizes: number[] = [];
     for (let i = 0; i < 16; i++) { bufs.push(A.malloc(16)); sizes.push(16); fill(bufs[i], 16, i); }
