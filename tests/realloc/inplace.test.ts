@@ -197,11 +197,22 @@ describe("realloc in place", () => {
     expect(stats().reallocCopiedBytes).toBeLessThan(MiB);
     expectFilled(p, 16, 9);
     expect(I.check()).toBe(0);
-    // the leaves kept at the heap's end move on as memory grows again: blocks after the buffer,
-    // then everything freed, the heap whole and reusable
+    // the leaves kept at the heap's end (it grew in place: no hole held them) move on as memory
+    // grows again: blocks after the buffer
     const more: number[] = [];
-    for (let i = 0; i < 6; i++) { const b = A.malloc(12 * MiB); expect(b).not.toBe(0); fill(b, 4096, i); more.push(b); }
+    for (let i = 0; i < 3; i++) { const b = A.malloc(12 * MiB); expect(b).not.toBe(0); fill(b, 4096, i); more.push(b); }
     expect(I.check()).toBe(0);
+    // another module grows memory right after them: they stay, as any metadata, and its pages
+    // are left alone when the heap grows past them
+    const from = memory.buffer.byteLength;
+    memory.grow(3);
+    const to = memory.buffer.byteLength;
+    new Uint8Array(memory.buffer, from, to - from).fill(0x5a);
+    for (let i = 3; i < 6; i++) { const b = A.malloc(12 * MiB); expect(b).not.toBe(0); fill(b, 4096, i); more.push(b); }
+    for (const b of more) expect(b + 12 * MiB <= from || b >= to, `block ${b}`).toBe(true);
+    expect(new Uint8Array(memory.buffer, from, to - from).every((x) => x === 0x5a)).toBe(true);
+    expect(I.check()).toBe(0);
+    // then everything freed, the heap whole and reusable
     more.forEach((b, i) => { expectFilled(b, 4096, i); A.free(b); });
     A.free(p);
     expect(I.check()).toBe(0);
