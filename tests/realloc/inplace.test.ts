@@ -6,6 +6,7 @@ import { describe, it, expect, beforeEach } from "vitest";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { decodeStats, HeapStats } from "../../src/statsfields";
+import { Rng, testSeed, opsScale } from "../helpers/rng";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const allocModule = new WebAssembly.Module(readFileSync(root + "build/asmalloc.wasm"));
@@ -221,6 +222,55 @@ describe("realloc in place", () => {
     expect(again).not.toBe(0);
     fill(again, 4096, 3);
     expect(I.check()).toBe(0);
+  });
+
+  it("randomized: big blocks grown, shrunk, freed while another module grows memory now and then: contents kept, its pages untouched, check() clean", () => {
+    // exercises the leaves' tail (pageheap.ts addMemory): made, moved on at each growth, left as
+    // metadata when foreign pages follow it. Replay: ASMALLOC_SEED
+    const seed = testSeed(4242), rng = new Rng(seed), heaps = Math.round(10 * opsScale());
+    for (let h = 0; h < heaps; h++) {
+      memory = new WebAssembly.Memory({ initial: 1, maximum: 16384 });
+      A = new WebAssembly.Instance(allocModule, { env: { memory } }).exports;
+      expect(A.init(65536)).toBe(1);
+      const live = new Map<number, { size: number; seed: number }>(), foreign: [number, number][] = [];
+      const at = (what: string) => `seed ${seed}, heap ${h}: ${what}`;
+      for (let step = 0; step < 200; step++) {
+        const r = rng.next(), keys = [...live.keys()];
+        if (r < 0.3 && keys.length) {
+          const p = rng.pick(keys), b = live.get(p)!, n = Math.max(1, Math.floor(b.size * (rng.chance(0.8) ? 2 : 0.5)));
+          if (n > 200 * MiB) continue;
+          const q = A.realloc(p, n) >>> 0;
+          if (!q) continue;
+          expectFilled(q, Math.min(b.size, n, 256), b.seed);
+          live.delete(p);
+          fill(q, Math.min(n, 256), b.seed);
+          live.set(q, { size: n, seed: b.seed });
+        } else if (r < 0.55) {
+          const n = rng.chance(0.5) ? rng.int(4096) + 1 : rng.int(8 * MiB) + 1, p = A.malloc(n) >>> 0;
+          if (!p) continue;
+          const sd = rng.int(256);
+          fill(p, Math.min(n, 256), sd);
+          live.set(p, { size: n, seed: sd });
+        } else if (r < 0.8 && keys.length) {
+          const p = rng.pick(keys);
+          expectFilled(p, Math.min(live.get(p)!.size, 256), live.get(p)!.seed);
+          expect(A.free_checked(p), at(`free(${p})`)).toBe(0);
+          live.delete(p);
+        } else if (r < 0.83) {
+          const from = memory.buffer.byteLength;
+          memory.grow(1 + rng.int(3));
+          new Uint8Array(memory.buffer, from).fill(0xa5);
+          foreign.push([from, memory.buffer.byteLength]);
+        }
+      }
+      for (const [from, to] of foreign) expect(new Uint8Array(memory.buffer, from, to - from).every((x) => x === 0xa5), at(`pages [${from}, ${to})`)).toBe(true);
+      I = new WebAssembly.Instance(inspectModule, { env: { memory } }).exports;
+      expect(I.bind(65536)).toBe(1);
+      expect(I.check(), at("check")).toBe(0);
+      for (const p of live.keys()) A.free(p);
+      expect(I.check(), at("check after freeing all")).toBe(0);
+      expect(stats().inUseBytes, at("in use")).toBe(0);
+    }
   });
 
   it("byte-by-byte growth of many buffers copies O(final size)", () => {
