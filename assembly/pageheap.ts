@@ -87,7 +87,7 @@ if (BIG_RUN != 128) ERROR("the nonempty bitmap has 128 bits: one per list below 
 /** Points this instance at the page heap in the header at `base`. */
 export function pageHeapBind(base: usize): void {
   ph = changetype<PageHeap>(base + OFF_PAGEHEAP);
-  setLinkLimit(ph.end);
+  refreshLinkLimit();
 }
 
 /** Brings linkLimit up to the heap's end (another instance may have grown it). */
@@ -301,26 +301,23 @@ function addMemory(start: u32, end: u32, zeroed: bool, metaBytes: u32, atEnd: bo
   // a split of the new top run must not find the arena empty and refill it from that very run
   const records = metaBytes + (1 + SPLIT_RECORDS) * SPAN_BYTES;
   const room = ph.metaEnd - ph.metaCursor, contiguous = start == ph.end;
+  const tail = bytesToPages(ph.tail + leaves * LEAF_BYTES) << PAGE_SHIFT;
   let cursor = start, limit = end, leafAt: u32 = 0;
-  if (ph.tail) {
-    const tail = (ph.tail + leaves * LEAF_BYTES + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-    if (contiguous && end - start > tail) {   // the leaves move to the new end, their pages are free
-      limit = end - tail;
-      cursor = start - ph.tail;
+  // leaves already at the end move on to the new end (their pages free), and new ones go there
+  // too when the arena cannot hold them; memory someone else grew after the leaves there leaves
+  // them where they are, as any metadata
+  if (contiguous && end - start > tail &&
+      (ph.tail || (atEnd && leaves && room < records + leaves * LEAF_BYTES && room >= records))) {
+    limit = end - tail;
+    cursor = start - ph.tail;
+    if (ph.tail) {
       pagemapMoveLeaves(cursor, ph.tail, limit);
       memory.fill(cursor, 0, ph.tail);
-      leafAt = limit + ph.tail;
-      heapHeader().metadataBytes += tail - ph.tail;
-      ph.tail = tail;
-    } else ph.tail = 0;   // memory someone else grew follows them: they stay, as any metadata
-  } else if (atEnd && contiguous && leaves && room < records + leaves * LEAF_BYTES && room >= records &&
-             end - start > leaves * LEAF_BYTES + PAGE_SIZE) {
-    const tail = (leaves * LEAF_BYTES + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
-    limit = end - tail;
-    leafAt = limit;
-    heapHeader().metadataBytes += tail;
+    }
+    leafAt = limit + ph.tail;
+    heapHeader().metadataBytes += tail - ph.tail;
     ph.tail = tail;
-  }
+  } else ph.tail = 0;
   const need = records + (leafAt ? 0 : leaves * LEAF_BYTES);
   if (ph.metaEnd - ph.metaCursor < need) {
     const chunk = metaChunkPages(need) << PAGE_SHIFT;
