@@ -88,8 +88,13 @@ function median(xs: number[]): number {
  *  medians, each over its own mix of fast and slow runs, reads that as a difference between the
  *  allocators (python trace, 11 runs each: medians 23.1 and 18.6 ms, 0.80x; paired, 1.00x). */
 export function pairedRatio(a: number[], b: number[]): number | undefined {
-  const n = Math.min(a.length, b.length);
-  return n ? median(Array.from({ length: n }, (_, i) => a[i] / b[i])) : undefined;
+  const r = roundRatios(a, b);
+  return r.length ? median(r) : undefined;
+}
+
+/** a's run over b's, round by round, over the rounds both ran. */
+function roundRatios(a: number[], b: number[]): number[] {
+  return Array.from({ length: Math.min(a.length, b.length) }, (_, i) => a[i] / b[i]);
 }
 
 /** A 95% interval for pairedRatio's median, with no assumption on how run times spread (the
@@ -99,8 +104,7 @@ export function pairedRatio(a: number[], b: number[]): number | undefined {
  *  not tell the two allocators apart in that run: this VM's speed moves by more than many of
  *  the differences the bench looks for. */
 export function pairedRatioInterval(a: number[], b: number[]): [number, number] | undefined {
-  const n = Math.min(a.length, b.length);
-  const r = Array.from({ length: n }, (_, i) => a[i] / b[i]).sort((x, y) => x - y);
+  const r = roundRatios(a, b).sort((x, y) => x - y), n = r.length;
   let k = 0;
   for (let i = 0, below = 0, choose = 1; i < n; choose = (choose * (n - i)) / (i + 1), i++) {
     below += choose;   // C(n, 0) + ... + C(n, i): outcomes with at most i ratios on one side
