@@ -59,7 +59,11 @@ export const HOT_SPANS: u32 = 16;
  *  Measured, 64 grows of 64 KiB with 1M JS objects alive: 0.2 ms in all from 16 MiB, ~90 ms from
  *  40 MiB, ~1 s from 64 MiB (32 mark-compacts in 192 grows). Growing a heap to 256 MiB in 1 MiB
  *  blocks under that JS heap took 736 ms with heap/32 steps, 334 ms with heap/8 (memory 261 ->
- *  266 MiB) and 319 ms with heap/4 (308 MiB). Below 64 MiB, /32 keeps peaks low (SQLite's). */
+ *  266 MiB) and 319 ms with heap/4 (308 MiB). Grows cost from 32 MiB even under a small JS
+ *  heap (incremental marking: ~0.2 ms a grow from 33 MiB, 3 us below), yet below 64 MiB /32
+ *  keeps peaks low. Measured, heap/8 from 32 MiB: SQLite interop's peak 40.2 -> 43.5 MB (1.18x
+ *  dlmalloc's); only for large blocks' growth: bench large and realloc-double-mixed peaks +7%
+ *  and +5% (8 heap bases) for realloc-double-32 ~3% faster, still level with TLSF. */
 export const BIG_MEMORY: u32 = 64 << 20;
 export const BIG_MEMORY_DIVISOR: u32 = 8;
 /** Metadata (span records, page-map leaves, caches) comes in chunks of 2 pages (16 KiB: 341 span
