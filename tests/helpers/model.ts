@@ -258,11 +258,13 @@ export class Model extends ModelBase {
     }
     // at least each block's class, or its whole pages (room for its colour is not counted: a block
     // resized in place takes pages for its own colour only); an aligned block no class serves is
-    // its pages, which may be fewer bytes than the class of its size
+    // its pages, which may be fewer bytes than the class of its size; a block realloc grew in place
+    // within its class's skew (a size above the class's unskewed size) keeps that class
     let rounded = 0;
     for (const blk of sh.all()) {
       const pages = Math.ceil(blk.size / PAGE_SIZE) * PAGE_SIZE;
-      rounded += blk.size > MAX_SMALL_SIZE ? pages : blk.align > 16 ? Math.min(pages, roundedSize(blk.size)) : roundedSize(blk.size);
+      rounded += blk.size > MAX_SMALL_SIZE ? pages : blk.align > 16 ? Math.min(pages, roundedSize(blk.size))
+        : blk.how === "realloc" ? smallestClassHolding(blk.size) : roundedSize(blk.size);
     }
     if (s.inUseBytes < rounded) bad(`inUseBytes ${s.inUseBytes} < Σ class sizes and pages ${rounded}`);
     if (s.badFrees !== this.expectedBadFrees) bad(`badFrees ${s.badFrees} != ${this.expectedBadFrees}`);
@@ -285,4 +287,12 @@ export class Model extends ModelBase {
     while (this.shadow.count) this.release(this.shadow.at(this.shadow.count - 1));
     this.checkStats();
   }
+}
+
+/** The smallest class size that holds `size` bytes: roundedSize, or the class below it when the
+ *  size falls in that class's skew (its 64 B past a multiple of 1 KiB, which sizeToClass sends on
+ *  to the next class, but which a block of that class holds, so realloc keeps it there). */
+function smallestClassHolding(size: number): number {
+  const cls = sizeToClass(Math.max(size, 1));
+  return cls > 1 && CLASS_SIZES[cls - 1] >= size ? CLASS_SIZES[cls - 1] : CLASS_SIZES[cls];
 }
