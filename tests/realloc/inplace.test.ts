@@ -16,12 +16,21 @@ const KiB = 1024, MiB = 1024 * KiB;
 let memory: WebAssembly.Memory;
 let A: any, I: any;
 
-beforeEach(() => {
+/** A heap of its own on a fresh memory (the inspector is bound separately: binding takes a
+ *  little heap metadata, which changes where later metadata can go). */
+function newHeap(): void {
   memory = new WebAssembly.Memory({ initial: 1, maximum: 16384 });
   A = new WebAssembly.Instance(allocModule, { env: { memory } }).exports;
-  I = new WebAssembly.Instance(inspectModule, { env: { memory } }).exports;
   expect(A.init(65536)).toBe(1);
+}
+function bindInspector(): void {
+  I = new WebAssembly.Instance(inspectModule, { env: { memory } }).exports;
   expect(I.bind(65536)).toBe(1);
+}
+
+beforeEach(() => {
+  newHeap();
+  bindInspector();
 });
 
 const stats = (): HeapStats => decodeStats(new Float64Array(memory.buffer, I.stats(), 18));
@@ -192,9 +201,7 @@ describe("realloc in place", () => {
     // to hold them: cut from the new memory's bottom they went right after the buffer, which
     // then moved (32 MB copied, memory 96 MiB for 64). A heap of its own, the inspector bound
     // only after the growth (binding takes metadata, which changes where the leaves can go).
-    memory = new WebAssembly.Memory({ initial: 1, maximum: 16384 });
-    A = new WebAssembly.Instance(allocModule, { env: { memory } }).exports;
-    expect(A.init(65536)).toBe(1);
+    newHeap();
     let p = A.malloc(16), movedAt = 0;
     fill(p, 16, 9);
     for (let n = 32; n <= 64 * MiB; n *= 2) {
@@ -205,8 +212,7 @@ describe("realloc in place", () => {
     }
     expect(movedAt, "moved after 1 MiB").toBe(0);
     expect(memory.buffer.byteLength).toBeLessThan(66 * MiB);
-    I = new WebAssembly.Instance(inspectModule, { env: { memory } }).exports;
-    expect(I.bind(65536)).toBe(1);
+    bindInspector();
     expect(stats().reallocCopiedBytes).toBeLessThan(MiB);
     expectFilled(p, 16, 9);
     expect(I.check()).toBe(0);
@@ -241,9 +247,7 @@ describe("realloc in place", () => {
     // metadata when foreign pages follow it. Replay: ASMALLOC_SEED
     const seed = testSeed(4242), rng = new Rng(seed), heaps = Math.round(10 * opsScale());
     for (let h = 0; h < heaps; h++) {
-      memory = new WebAssembly.Memory({ initial: 1, maximum: 16384 });
-      A = new WebAssembly.Instance(allocModule, { env: { memory } }).exports;
-      expect(A.init(65536)).toBe(1);
+      newHeap();
       const live = new Map<number, { size: number; seed: number }>(), foreign: [number, number][] = [];
       const at = (what: string) => `seed ${seed}, heap ${h}: ${what}`;
       for (let step = 0; step < 200; step++) {
@@ -276,8 +280,7 @@ describe("realloc in place", () => {
         }
       }
       for (const [from, to] of foreign) expect(new Uint8Array(memory.buffer, from, to - from).every((x) => x === 0xa5), at(`pages [${from}, ${to})`)).toBe(true);
-      I = new WebAssembly.Instance(inspectModule, { env: { memory } }).exports;
-      expect(I.bind(65536)).toBe(1);
+      bindInspector();
       expect(I.check(), at("check")).toBe(0);
       for (const p of live.keys()) A.free(p);
       expect(I.check(), at("check after freeing all")).toBe(0);
